@@ -1,0 +1,16 @@
+// The CA server: `createApp(deps)` builds the app and never listens or reads
+// the environment; src/cli/commands/ca.ts does that.
+import type { FastifyInstance } from 'fastify';
+import { createBaseApp, type BaseAppOptions } from '../http/app.ts';
+import type { CaDeps } from './deps.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { publicRoutes } from './routes/public.ts';
+
+export function createApp(deps: CaDeps, opts: BaseAppOptions = {}): FastifyInstance {
+  // A registration carries a CSR (≤ 8 KiB) and a few short fields.
+  const app = createBaseApp({ bodyLimit: 16 * 1024, ...opts });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  publicRoutes(app, deps);
+  adminRoutes(app, deps);
+  return app;
+}

@@ -1,0 +1,26 @@
+// Business-rule codes of the CA. Statuses live next to the codes so that a
+// code without a status is a compile error.
+export const CA_ERROR_CODES = [
+  'CA_REGISTRATION_NOT_FOUND',
+  'CA_REGISTRATION_NOT_PENDING',
+  'CA_CSR_INVALID',
+  'CA_CSR_KEY_NOT_ALLOWED',
+  'CA_CSR_KEY_IN_USE',
+  'CA_ROLE_NOT_SELF_SERVICE',
+  'CA_CERTIFICATE_NOT_FOUND',
+  'CA_CERTIFICATE_ALREADY_REVOKED',
+  'CA_PARTY_ID_TAKEN',
+] as const;
+export type CaErrorCode = (typeof CA_ERROR_CODES)[number];
+
+export const CA_STATUS: Record<CaErrorCode, number> = {
+  CA_REGISTRATION_NOT_FOUND: 404,
+  CA_REGISTRATION_NOT_PENDING: 409,
+  CA_CSR_INVALID: 400,
+  CA_CSR_KEY_NOT_ALLOWED: 422,
+  CA_CSR_KEY_IN_USE: 409,
+  CA_ROLE_NOT_SELF_SERVICE: 422,
+  CA_CERTIFICATE_NOT_FOUND: 404,
+  CA_CERTIFICATE_ALREADY_REVOKED: 409,
+  CA_PARTY_ID_TAKEN: 409,
+};

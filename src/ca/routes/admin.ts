@@ -1,0 +1,74 @@
+// Operator endpoints: every route here requires the operator's bearer token.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { requireBearer } from '../../http/admin-auth.ts';
+import { parseOrThrow } from '../../http/validate.ts';
+import { ApproveRequest, RejectRequest, RevokeRequest, SerialHex } from '../../protocol/messages/ca.ts';
+import { getCertificate, listCertificates, revokeCertificate } from '../certificates.ts';
+import type { CaDeps } from '../deps.ts';
+import {
+  approveRegistration,
+  getRegistrationForOperator,
+  listRegistrations,
+  rejectRegistration,
+} from '../registrations.ts';
+import { sendResult } from './send.ts';
+
+const IdParam = z.strictObject({ id: z.string().regex(/^reg_[A-Za-z0-9_-]{22}$/, 'registration id') });
+const SerialParam = z.strictObject({ serial: SerialHex });
+const ListQuery = z.strictObject({
+  status: z.enum(['pending', 'approved', 'rejected']).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+const CertQuery = z.strictObject({
+  partyId: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export function adminRoutes(app: FastifyInstance, deps: CaDeps): void {
+  void app.register(async (admin) => {
+    // Authentication runs before the body is looked at, so an unauthenticated
+    // caller learns nothing from schema errors.
+    admin.addHook('onRequest', async (request) => {
+      requireBearer(request, deps.config.adminTokenHashes);
+    });
+
+    admin.get('/v1/admin/registrations', async (request) => {
+      const q = parseOrThrow(ListQuery, request.query, 'query');
+      return { registrations: await listRegistrations(deps, q.status, q.limit) };
+    });
+
+    admin.get('/v1/admin/registrations/:id', async (request, reply) => {
+      const { id } = parseOrThrow(IdParam, request.params, 'path');
+      return sendResult(reply, await getRegistrationForOperator(deps, id));
+    });
+
+    admin.post('/v1/admin/registrations/:id/approve', async (request, reply) => {
+      const { id } = parseOrThrow(IdParam, request.params, 'path');
+      const body = parseOrThrow(ApproveRequest, request.body);
+      return sendResult(reply, await approveRegistration(deps, id, body, 'operator-token'));
+    });
+
+    admin.post('/v1/admin/registrations/:id/reject', async (request, reply) => {
+      const { id } = parseOrThrow(IdParam, request.params, 'path');
+      const body = parseOrThrow(RejectRequest, request.body);
+      return sendResult(reply, await rejectRegistration(deps, id, body.reason, 'operator-token'));
+    });
+
+    admin.get('/v1/admin/certificates', async (request) => {
+      const q = parseOrThrow(CertQuery, request.query, 'query');
+      return { certificates: await listCertificates(deps, q) };
+    });
+
+    admin.get('/v1/admin/certificates/:serial', async (request, reply) => {
+      const { serial } = parseOrThrow(SerialParam, request.params, 'path');
+      return sendResult(reply, await getCertificate(deps, serial));
+    });
+
+    admin.post('/v1/admin/certificates/:serial/revoke', async (request, reply) => {
+      const { serial } = parseOrThrow(SerialParam, request.params, 'path');
+      const body = parseOrThrow(RevokeRequest, request.body);
+      return sendResult(reply, await revokeCertificate(deps, serial, body.reason));
+    });
+  });
+}

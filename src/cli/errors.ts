@@ -1,0 +1,3 @@
+// Codes the command line itself reports (besides the codes of the modules it calls).
+export const CLI_ERROR_CODES = ['CLI_KEY_CERT_MISMATCH'] as const;
+export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];

@@ -1,0 +1,53 @@
+// Stable error codes of the protocol core. Every code here is documented in
+// docs/ERRORS.md (a test enforces it). Codes are part of the wire contract:
+// never rename one; add a new one instead.
+//
+// Each section belongs to one file of src/protocol; add codes with a one-line
+// edit inside your section.
+
+export const PROTOCOL_ERROR_CODES = [
+  // amount.ts
+  'PROTO_AMOUNT_MALFORMED',
+  'PROTO_AMOUNT_CURRENCY_UNKNOWN',
+  'PROTO_AMOUNT_TOO_MANY_DECIMALS',
+  'PROTO_AMOUNT_OVERFLOW',
+  'PROTO_AMOUNT_NEGATIVE',
+  'PROTO_AMOUNT_CURRENCY_MISMATCH',
+  // rfc8785.ts
+  'PROTO_JSON_NOT_CANONICALIZABLE',
+  // documents/
+  'PROTO_DOCUMENT_INVALID',
+  // jws.ts
+  'PROTO_JWS_MALFORMED',
+  'PROTO_JWS_ALG_NOT_ALLOWED',
+  'PROTO_JWS_TYP_MISMATCH',
+  'PROTO_JWS_SIGNATURE_INVALID',
+  'PROTO_JWS_CRIT_UNSUPPORTED',
+  'PROTO_JWS_KEY_MISSING',
+  'PROTO_JWS_PAYLOAD_NOT_CANONICAL',
+  'PROTO_JWS_SIGNER_COUNT',
+  'PROTO_JWS_SIGNER_MISMATCH',
+  'PROTO_JWS_KEY_ALG_MISMATCH',
+  'PROTO_JWS_JWK_INVALID',
+  // x509/
+  'PROTO_CERT_MALFORMED',
+  'PROTO_CERT_UNTRUSTED_ROOT',
+  'PROTO_CERT_CHAIN_BROKEN',
+  'PROTO_CERT_SIGNATURE_INVALID',
+  'PROTO_CERT_NOT_CA',
+  'PROTO_CERT_KEY_USAGE',
+  'PROTO_CERT_PATH_TOO_LONG',
+  'PROTO_CERT_EXPIRED',
+  'PROTO_CERT_NOT_YET_VALID',
+  'PROTO_CERT_REVOKED',
+  'PROTO_CERT_CRL_MISSING',
+  'PROTO_CERT_CRL_STALE',
+  'PROTO_CERT_CRL_INVALID',
+  'PROTO_CERT_ROLE_MISMATCH',
+  'PROTO_CERT_PROFILE_INVALID',
+  'PROTO_CERT_CRITICAL_EXTENSION',
+  'PROTO_CERT_ALG_NOT_ALLOWED',
+  'PROTO_CERT_LEAF_IS_CA',
+] as const;
+
+export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
