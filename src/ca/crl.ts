@@ -13,12 +13,12 @@ export async function currentCrl(deps: CaDeps): Promise<PublishedCrl> {
     const thisUpdate = new Date(latest.this_update);
     const nextUpdate = new Date(latest.next_update);
     const halfLife = (nextUpdate.getTime() - thisUpdate.getTime()) / 2;
-    const newer = await deps.db
+    const revoked = await deps.db
       .selectFrom('ca_certificates')
-      .select('serial')
-      .where('revoked_at', '>=', latest.this_update)
-      .limit(1)
-      .executeTakeFirst();
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('revoked_at', 'is not', null)
+      .executeTakeFirstOrThrow();
+    const newer = Number(revoked.n) !== Number(latest.revoked_count);
     if (!newer && now.getTime() - thisUpdate.getTime() < halfLife && now >= thisUpdate) {
       return { number: Number(latest.number), thisUpdate, nextUpdate, der: Buffer.from(latest.der_base64, 'base64') };
     }
@@ -51,7 +51,13 @@ async function publishCrl(deps: CaDeps, number: number): Promise<PublishedCrl> {
   try {
     await deps.db
       .insertInto('ca_crls')
-      .values({ number, this_update: thisUpdate.toISOString(), next_update: nextUpdate.toISOString(), der_base64: Buffer.from(der).toString('base64') })
+      .values({
+        number,
+        this_update: thisUpdate.toISOString(),
+        next_update: nextUpdate.toISOString(),
+        der_base64: Buffer.from(der).toString('base64'),
+        revoked_count: revoked.length,
+      })
       .execute();
   } catch (e) {
     // Another process published this number first: serve theirs.

@@ -48,6 +48,7 @@ export interface CaCrlTable {
   this_update: string;
   next_update: string;
   der_base64: string;
+  revoked_count: number;
 }
 
 export interface CaDatabase {

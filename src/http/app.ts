@@ -23,8 +23,7 @@ export function createBaseApp(opts: BaseAppOptions = {}): FastifyInstance {
   const app = Fastify({
     bodyLimit: opts.bodyLimit ?? 64 * 1024,
     logger: opts.logger ?? false,
-    // Never echo bodies into logs: request serializers log method, url and id only.
-    disableRequestLogging: false,
+    // Fastify's request log lines carry method, url and id, never bodies.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,

@@ -58,6 +58,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('this_update', 'text', (c) => c.notNull())
     .addColumn('next_update', 'text', (c) => c.notNull())
     .addColumn('der_base64', 'text', (c) => c.notNull())
+    // How many revoked certificates this CRL lists. Revocation is final, so a
+    // higher count in ca_certificates means the CRL is out of date.
+    .addColumn('revoked_count', 'integer', (c) => c.notNull())
     .execute();
 }
 
