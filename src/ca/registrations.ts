@@ -20,6 +20,7 @@ const ROLE_PREFIX: Record<Role, string> = {
   bank: 'b',
   notary: 'n',
   operator: 'o',
+  ca: 'a',
 };
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';

@@ -1,13 +1,15 @@
 // Shared Fastify setup: every Quittance server answers errors in one shape and
 // accepts only what it can parse. Nothing here listens or reads the environment.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { ServerOptions as HttpsOptions } from 'node:https';
 import { HTTP_STATUS, HttpError, type ErrorBody } from './errors.ts';
 
 export type BaseAppOptions = {
   /** Largest accepted request body in bytes (413 above it). */
   bodyLimit?: number;
   logger?: FastifyServerOptions['logger'];
-  https?: FastifyServerOptions extends { https?: infer H } ? H : unknown;
+  /** Serve HTTPS with these TLS options (certificate, key, client-certificate request). */
+  https?: HttpsOptions;
 };
 
 // Fastify's own pipeline errors, mapped onto our stable codes.
@@ -27,7 +29,7 @@ export function createBaseApp(opts: BaseAppOptions = {}): FastifyInstance {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
-    ...(opts.https ? { https: opts.https as never } : {}),
+    ...(opts.https ? { https: opts.https } : {}),
   });
 
   // Only JSON is accepted: drop Fastify's text/plain parser so anything else is a 415.

@@ -3,7 +3,10 @@
 // the CA alone can resolve it to the real identity.
 import { z } from 'zod';
 
-export const ROLES = ['client', 'merchant', 'payment', 'bank', 'notary', 'operator'] as const;
+// `ca` names the CA's own online service (its TLS server identity), never a
+// certificate-signing key: signing rights come from basicConstraints alone.
+// `operator` is a person running a server (mutual-TLS admin access).
+export const ROLES = ['client', 'merchant', 'payment', 'bank', 'notary', 'operator', 'ca'] as const;
 export type Role = (typeof ROLES)[number];
 export const Role = z.enum(ROLES);
 

@@ -1,11 +1,11 @@
 // Operator endpoints: every route here requires the operator's bearer token.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { requireBearer } from '../../http/admin-auth.ts';
 import { parseOrThrow } from '../../http/validate.ts';
 import { ApproveRequest, RejectRequest, RevokeRequest, SerialHex } from '../../protocol/messages/ca.ts';
 import { getCertificate, listCertificates, revokeCertificate } from '../certificates.ts';
 import type { CaDeps } from '../deps.ts';
+import { authenticateOperator } from '../operator-auth.ts';
 import {
   approveRegistration,
   getRegistrationForOperator,
@@ -29,8 +29,10 @@ export function adminRoutes(app: FastifyInstance, deps: CaDeps): void {
   void app.register(async (admin) => {
     // Authentication runs before the body is looked at, so an unauthenticated
     // caller learns nothing from schema errors.
+    const operators = new WeakMap<object, string>();
+    const operatorOf = (request: object) => operators.get(request) ?? 'unknown';
     admin.addHook('onRequest', async (request) => {
-      requireBearer(request, deps.config.adminTokenHashes);
+      operators.set(request, await authenticateOperator(deps, request));
     });
 
     admin.get('/v1/admin/registrations', async (request) => {
@@ -46,13 +48,13 @@ export function adminRoutes(app: FastifyInstance, deps: CaDeps): void {
     admin.post('/v1/admin/registrations/:id/approve', async (request, reply) => {
       const { id } = parseOrThrow(IdParam, request.params, 'path');
       const body = parseOrThrow(ApproveRequest, request.body);
-      return sendResult(reply, await approveRegistration(deps, id, body, 'operator-token'));
+      return sendResult(reply, await approveRegistration(deps, id, body, operatorOf(request)));
     });
 
     admin.post('/v1/admin/registrations/:id/reject', async (request, reply) => {
       const { id } = parseOrThrow(IdParam, request.params, 'path');
       const body = parseOrThrow(RejectRequest, request.body);
-      return sendResult(reply, await rejectRegistration(deps, id, body.reason, 'operator-token'));
+      return sendResult(reply, await rejectRegistration(deps, id, body.reason, operatorOf(request)));
     });
 
     admin.get('/v1/admin/certificates', async (request) => {

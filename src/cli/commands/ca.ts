@@ -1,6 +1,6 @@
 // `quittance ca …`: run and operate the registration and certification authority.
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createApp } from '../../ca/app.ts';
 import { getCertificate, issueAndRecord, listCertificates, revokeCertificate } from '../../ca/certificates.ts';
@@ -9,6 +9,7 @@ import { initCa } from '../../ca/init.ts';
 import { openCa } from '../../ca/open.ts';
 import { approveRegistration, listRegistrations, newPartyId, rejectRegistration } from '../../ca/registrations.ts';
 import { wholeSeconds } from '../../ca/x509-authority.ts';
+import { tlsServerOptions } from '../../http/tls.ts';
 import { encryptPrivateKey, generateKeyPair, readPassphrase, writeKeyFile } from '../../crypto/index.ts';
 import { PARTY_ID_PATTERN, ROLES, type Role } from '../../protocol/identity.ts';
 import { REVOCATION_REASONS, type RevocationReason } from '../../protocol/messages/ca.ts';
@@ -99,18 +100,32 @@ const serve: Command = {
     host: { type: 'string', description: 'address to listen on (default 127.0.0.1)', valueName: 'HOST' },
     db: DB,
     'auto-approve': { type: 'boolean', description: 'DEMO ONLY: issue certificates at registration without an operator' },
+    'tls-cert': { type: 'string', description: 'serve HTTPS with this certificate chain (PEM, leaf first)', valueName: 'FILE' },
+    'tls-key': { type: 'string', description: 'encrypted private key for --tls-cert (same passphrase)', valueName: 'FILE' },
   },
-  details: 'Prints one JSON line {"event":"ready","party":"ca","url":…} when it listens; stops on SIGINT/SIGTERM.',
+  details: `Prints one JSON line {"event":"ready","party":"ca","url":…} when it listens; stops on SIGINT/SIGTERM.
+With --tls-cert/--tls-key the server speaks HTTPS and accepts operator certificates
+(role operator, issued by this CA, not revoked) over mutual TLS on the admin endpoints,
+besides the bearer token. Make the server certificate with
+  quittance ca issue --data DIR --role ca --name "Quittance CA" --dns localhost --out tls/`,
   async run({ values }, io) {
     const dir = resolve(requireString(values, 'data'));
     const port = parsePort(values.port, 7001);
     const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
+    const pass = await passphrase(io, 'CA key passphrase: ');
     const ca = await openCa(dir, {
-      passphrase: await passphrase(io, 'CA key passphrase: '),
+      passphrase: pass,
       ...(typeof values.db === 'string' ? { db: values.db } : {}),
       ...(values['auto-approve'] ? { configOverrides: { autoApprove: true } } : {}),
     });
-    const app = createApp(ca.deps, { logger: { level: io.env.QUITTANCE_LOG_LEVEL ?? 'info' } });
+    const tlsCert = values['tls-cert'];
+    const tlsKey = values['tls-key'];
+    if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+    const https =
+      typeof tlsCert === 'string' && typeof tlsKey === 'string'
+        ? tlsServerOptions({ certPem: await readFile(tlsCert, 'utf8'), keyPem: await readFile(tlsKey, 'utf8'), passphrase: pass, clientCaPem: ca.caCertPem })
+        : undefined;
+    const app = createApp(ca.deps, { logger: { level: io.env.QUITTANCE_LOG_LEVEL ?? 'info' }, ...(https ? { https } : {}) });
     try {
       const address = await app.listen({ port, host });
       io.out(JSON.stringify({ event: 'ready', party: 'ca', url: address }) + '\n');

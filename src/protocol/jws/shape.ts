@@ -75,7 +75,8 @@ export function decodeProtectedHeader(b64: string, index: number): Result<Protec
   if (!bytes) return malformed(`signature ${index}: protected header is not canonical base64url`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    // ignoreBOM keeps a leading BOM in the text, where JSON.parse refuses it.
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
   } catch {
     return malformed(`signature ${index}: protected header is not JSON`);
   }

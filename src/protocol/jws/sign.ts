@@ -40,6 +40,8 @@ export async function signDocument(p: { readonly payload: unknown } & SignerOpti
     throw new TypeError('payload must be a plain JSON object');
   }
   const header = protectedHeader(p);
+  // A verifier refuses a payload typ other than the header's (PROTO_JWS_TYP_MISMATCH).
+  if (Object.hasOwn(p.payload, 'typ') && (p.payload as { typ?: unknown }).typ !== p.typ) throw new TypeError('payload.typ must equal typ');
   const bytes = canonicalizeToBytes(p.payload);
   if (!bytes.ok) throw new TypeError(`payload: ${bytes.message}`);
   const jws = await new GeneralSign(bytes.value).addSignature(p.privateKey).setProtectedHeader(header).sign();

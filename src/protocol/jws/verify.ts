@@ -7,11 +7,12 @@ import { flattenedVerify } from 'jose';
 import { decodeBase64url } from '../base64url.ts';
 import type { SignerIdentity } from '../identity.ts';
 import { err, ok, type Result } from '../result.ts';
-import { canonicalize } from '../rfc8785.ts';
+import { canonicalizeToBytes } from '../rfc8785.ts';
+import { bytesEqual } from '../x509/der.ts';
 import { validatePath, type PathCode, type PathPolicy } from '../x509/validate-path.ts';
 import { documentHash } from './document-hash.ts';
 import { resolveJwk, type JwkCode } from './jwk.ts';
-import { decodeProtectedHeader, decodeX5c, snapshotJws, type HeaderCode } from './shape.ts';
+import { decodeProtectedHeader, decodeX5c, isPlainObject, snapshotJws, type HeaderCode } from './shape.ts';
 import { JWS_ALGORITHMS, JWS_LIMITS, type JwsAlgorithm, type SignerExpectation } from './types.ts';
 import { ROLES } from '../identity.ts';
 
@@ -87,8 +88,9 @@ export async function verifyDocument(jws: unknown, policy: VerifyPolicy): Promis
   const snap = snapshotJws(jws);
   if (!snap.ok) return snap;
   const { payload, signatures } = snap.value;
-  const expectations = policy.signers.map((s) => ({ ...s }));
+  const expectations = policy.signers.map((s): SignerExpectation => ('roles' in s && Array.isArray(s.roles) ? { ...s, roles: [...s.roles] } : { ...s }));
   const algorithms: readonly string[] = [...(policy.algorithms ?? JWS_ALGORITHMS)];
+  const expectedTyp = policy.expectedTyp;
   const pathPolicy: PathPolicy = {
     trustAnchors: policy.trustAnchors.map((c) => c.slice()),
     crls: policy.crls.map((c) => c.slice()),
@@ -115,8 +117,8 @@ export async function verifyDocument(jws: unknown, policy: VerifyPolicy): Promis
     }
     // typ in EVERY signature: a countersignature made for another kind of
     // document must not be replayable here.
-    if (typeof typ !== 'string' || typ.length > JWS_LIMITS.maxTypChars || typ !== policy.expectedTyp) {
-      return err('PROTO_JWS_TYP_MISMATCH', `signature ${i}: typ is not ${policy.expectedTyp}`, { index: i });
+    if (typeof typ !== 'string' || typ.length > JWS_LIMITS.maxTypChars || typ !== expectedTyp) {
+      return err('PROTO_JWS_TYP_MISMATCH', `signature ${i}: typ is not ${expectedTyp}`, { index: i });
     }
     const expectation = expectations[i]!;
     if (x5c !== undefined && jwk !== undefined) return err('PROTO_JWS_MALFORMED', `signature ${i}: both x5c and jwk`, { index: i });
@@ -167,16 +169,21 @@ export async function verifyDocument(jws: unknown, policy: VerifyPolicy): Promis
 
   // 3. The authenticated payload: JSON, and canonical, so that its hash is the document's only id.
   let parsed: unknown;
-  let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(payloadBytes);
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payloadBytes));
   } catch {
     return err('PROTO_JWS_MALFORMED', 'payload is not UTF-8 JSON');
   }
-  const canonical = canonicalize(parsed);
-  if (!canonical.ok || canonical.value !== text) {
+  // Bytes, not decoded text: TextDecoder silently drops a leading BOM, and the
+  // hash is taken over the bytes.
+  const canonical = canonicalizeToBytes(parsed);
+  if (!canonical.ok || !bytesEqual(canonical.value, payloadBytes)) {
     return err('PROTO_JWS_PAYLOAD_NOT_CANONICAL', 'payload is not RFC 8785 canonical JSON');
+  }
+  // The payload's own typ (PROTOCOL.md §3) must name the same kind as the header,
+  // or one signature would be evidence of two kinds of document.
+  if (isPlainObject(parsed) && Object.hasOwn(parsed, 'typ') && parsed.typ !== expectedTyp) {
+    return err('PROTO_JWS_TYP_MISMATCH', `payload typ is not ${expectedTyp}`);
   }
   return ok({ payload: parsed, payloadBytes, documentHash: await documentHash(payloadBytes), signers });
 }
