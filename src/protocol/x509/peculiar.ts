@@ -1,6 +1,8 @@
-// The one entry point to @peculiar/x509: the Reflect shim must run first, and
-// the library must use the platform's WebCrypto (Node and browsers alike).
-import './reflect-shim.ts';
+// The one entry point to @peculiar/x509. Its dependency tsyringe refuses to
+// load without a Reflect metadata polyfill, so the standard one is loaded
+// first; and the library must use the platform's WebCrypto (Node and browsers
+// alike). Import the library through here (or ./index.ts), never directly.
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(globalThis.crypto);
