@@ -9,6 +9,8 @@ import { CaConfig } from './config.ts';
 import { caPaths, isInitialized, writeCaConfig } from './data-dir.ts';
 import { wholeSeconds } from './x509-authority.ts';
 
+export const MIN_PASSPHRASE = 8;
+
 export type InitCaOptions = {
   passphrase: string;
   name?: string;
@@ -22,7 +24,18 @@ export type InitializedCa = { certPem: string; adminToken: string; paths: Return
 
 export async function initCa(dir: string, opts: InitCaOptions): Promise<InitializedCa> {
   if (isInitialized(dir)) throw new Error(`${dir} already holds a CA; refusing to overwrite it`);
-  if (opts.passphrase.length < 8) throw new Error('the CA key passphrase must have at least 8 characters');
+  if (opts.passphrase.length < MIN_PASSPHRASE) throw new Error(`the CA key passphrase must have at least ${MIN_PASSPHRASE} characters`);
+  // Everything is checked before the first file is written: a refused init
+  // leaves no half-made CA behind.
+  const adminToken = newAdminToken();
+  const parsed = CaConfig.safeParse({
+    name: opts.name ?? 'Quittance Root CA',
+    adminTokenHashes: [hashToken(adminToken)],
+    ...opts.config,
+  });
+  if (!parsed.success) {
+    throw new Error(`invalid CA settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
   const paths = caPaths(dir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
 
@@ -39,12 +52,6 @@ export async function initCa(dir: string, opts: InitCaOptions): Promise<Initiali
   await writeKeyFile(paths.key, await encryptPrivateKey(keys.privateKey, opts.passphrase));
   await writeFile(paths.cert, root.pem, { mode: 0o644 });
 
-  const adminToken = newAdminToken();
-  const config = CaConfig.parse({
-    name: opts.name ?? 'Quittance Root CA',
-    adminTokenHashes: [hashToken(adminToken)],
-    ...opts.config,
-  });
-  await writeCaConfig(dir, config);
+  await writeCaConfig(dir, parsed.data);
   return { certPem: root.pem, adminToken, paths };
 }

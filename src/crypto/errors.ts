@@ -5,7 +5,8 @@ export const CRYPTO_ERROR_CODES = [
   // Not an "ENCRYPTED PRIVATE KEY" PEM, or its DER structure is broken.
   'CRYPTO_KEY_MALFORMED',
   // Protected by something weaker than PBES2 + PBKDF2-HMAC-SHA-256/512 with at
-  // least 600,000 iterations (OWASP 2023), or by a KDF we do not implement.
+  // least 600,000 iterations (OWASP 2023) and an 8-octet salt, or by a KDF we
+  // do not implement.
   'CRYPTO_KEY_WEAK_KDF',
   // Encrypted with a cipher other than AES-CBC, or holding a key type other than
   // Ed25519 or ECDSA P-256.

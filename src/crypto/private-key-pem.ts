@@ -4,7 +4,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { err, ok, type Result } from '../protocol/result.ts';
 import type { CryptoErrorCode } from './errors.ts';
 import { keyAlgorithmOf, signingAlgorithm, type KeyAlgorithmName } from './keys.ts';
-import { pbes2Decrypt, pbes2Encrypt } from './rfc8018.ts';
+import { pbes2Decrypt, pbes2Encrypt, WRONG_PASSPHRASE_MESSAGE } from './rfc8018.ts';
 
 const LABEL = 'ENCRYPTED PRIVATE KEY';
 const PEM = /^-----BEGIN ([A-Z0-9 ]+)-----\r?\n([A-Za-z0-9+/=\r\n]+?)\r?\n?-----END \1-----\r?\n?$/;
@@ -68,7 +68,7 @@ export async function decryptPrivateKey(
       spki = new Uint8Array(createPublicKey(ko).export({ type: 'spki', format: 'der' }));
     } catch {
       // Correct padding by chance under a wrong key (about 1 in 256) leaves garbage here.
-      return err('CRYPTO_KEY_PASSPHRASE_WRONG', 'wrong passphrase for this key (or the file is corrupt)');
+      return err('CRYPTO_KEY_PASSPHRASE_WRONG', WRONG_PASSPHRASE_MESSAGE);
     }
     const algorithm = signingAlgorithm(alg);
     const privateKey = await crypto.subtle.importKey('pkcs8', pkcs8, algorithm, opts.extractable ?? false, ['sign']);

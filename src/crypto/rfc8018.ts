@@ -15,7 +15,18 @@ const pbkdf2Async = promisify(pbkdf2);
 
 export const MIN_ITERATIONS = 600_000;
 // A key file is operator-supplied, but a crafted one must not hang start-up.
-const MAX_ITERATIONS = 50_000_000;
+// A crafted key file must not pin a CPU for minutes at start-up (~1.5 s at 10M here).
+const MAX_ITERATIONS = 10_000_000;
+
+// RFC 8018 §4.1: at least eight octets, so that one precomputed dictionary
+// cannot attack every key file at once.
+const MIN_SALT_OCTETS = 8;
+
+/**
+ * The one answer to "this does not decrypt", whether the CBC padding failed or
+ * the padded plaintext is not a key: telling the two apart is a padding oracle.
+ */
+export const WRONG_PASSPHRASE_MESSAGE = 'wrong passphrase for this key (or the file is corrupt)';
 
 const OID = {
   pbes2: '1.2.840.113549.1.5.13',
@@ -116,6 +127,9 @@ function parse(der: Uint8Array): Parsed {
     const what = prfOid === OID.hmacWithSHA1 ? 'HMAC-SHA1' : prfOid;
     return err('CRYPTO_KEY_WEAK_KDF', `PBKDF2 with ${what} is not accepted; use HMAC-SHA256`);
   }
+  if (salt.length < MIN_SALT_OCTETS) {
+    return err('CRYPTO_KEY_WEAK_KDF', `PBKDF2 salt of ${salt.length} octets is too short; at least ${MIN_SALT_OCTETS} are required`);
+  }
   if (iterations < MIN_ITERATIONS) {
     return err('CRYPTO_KEY_WEAK_KDF', `PBKDF2 with ${iterations} iterations is too weak; at least ${MIN_ITERATIONS} are required`);
   }
@@ -148,7 +162,7 @@ export async function pbes2Decrypt(der: Uint8Array, passphrase: string): Promise
     return ok(new Uint8Array(Buffer.concat([decipher.update(p.encrypted), decipher.final()])));
   } catch {
     // Bad padding: the derived key is wrong (CBC gives no other signal).
-    return err('CRYPTO_KEY_PASSPHRASE_WRONG', 'wrong passphrase for this key');
+    return err('CRYPTO_KEY_PASSPHRASE_WRONG', WRONG_PASSPHRASE_MESSAGE);
   } finally {
     key.fill(0);
   }

@@ -15,7 +15,14 @@ export const PARTY_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export const PartyId = z.string().regex(PARTY_ID_PATTERN, 'party id: 1-63 of [a-z0-9._-], starting alphanumeric');
 export type PartyId = z.infer<typeof PartyId>;
 
-export const DisplayName = z.string().min(1).max(128).refine((s) => !/[\p{Cc}]/u.test(s), 'display name: no control characters');
+// The display name is what a wallet's trusted display shows: control
+// characters and bidi overrides/isolates ("Trojan Source") could make it render
+// as a name the CA never certified, so they are refused at registration.
+export const DisplayName = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((s) => s.isWellFormed() && !/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(s), 'display name: no control or bidi-override characters');
 
 /** The verified signer of a document: from a certificate path, or an anonymous per-order key. */
 export type SignerIdentity =

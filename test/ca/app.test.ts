@@ -140,6 +140,7 @@ for (const t of testDatabases()) {
         { name: 'wrong type', req: () => ({ method: 'POST', url: '/v1/registrations', payload: registration(csr, { role: 42 }) }), status: 400, code: 'HTTP_SCHEMA_INVALID' },
         { name: 'unknown role', req: () => ({ method: 'POST', url: '/v1/registrations', payload: registration(csr, { role: 'root' }) }), status: 400, code: 'HTTP_SCHEMA_INVALID' },
         { name: 'bad e-mail', req: () => ({ method: 'POST', url: '/v1/registrations', payload: registration(csr, { realIdentity: { name: 'A', postalAddress: 'B', email: 'not-mail' } }) }), status: 400, code: 'HTTP_SCHEMA_INVALID' },
+        { name: 'a bidi override in the display name (Trojan Source)', req: () => ({ method: 'POST', url: '/v1/registrations', payload: registration(csr, { displayName: 'Shop \u202Eknab-yzal' }) }), status: 400, code: 'HTTP_SCHEMA_INVALID' },
         { name: 'control characters in the display name', req: () => ({ method: 'POST', url: '/v1/registrations', payload: registration(csr, { displayName: 'Shop\u0000Evil' }) }), status: 400, code: 'HTTP_SCHEMA_INVALID' },
         { name: 'operator role by self-service', req: () => ({ method: 'POST', url: '/v1/registrations', payload: registration(csr, { role: 'operator' }) }), status: 422, code: 'CA_ROLE_NOT_SELF_SERVICE' },
         { name: 'garbage CSR', req: () => ({ method: 'POST', url: '/v1/registrations', payload: registration(`-----BEGIN CERTIFICATE REQUEST-----\n${'QUFB'.repeat(40)}\n-----END CERTIFICATE REQUEST-----\n`) }), status: 400, code: 'CA_CSR_INVALID' },

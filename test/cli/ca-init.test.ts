@@ -62,7 +62,7 @@ describe('ca init through the real binary', () => {
     const before = files.map((f) => readFileSync(f));
     const again = spawnBin(['ca', 'init', '--data', data], { QUITTANCE_PASSPHRASE: 'another passphrase' });
     assert.equal(again.code, 1);
-    assert.match(again.err, /already holds a CA; refusing to overwrite it/);
+    assert.match(again.err, /CLI_CA_EXISTS: .*already holds a CA; refusing to overwrite it/);
     assert.doesNotMatch(again.out, /operator token/);
     files.forEach((f, i) => assert.deepEqual(readFileSync(f), before[i], `${f} changed`));
   });
@@ -75,9 +75,24 @@ describe('ca init refusals', () => {
       const data = join(tmp.dir, 'ca');
       const r = await cli(['ca', 'init', '--data', data], { QUITTANCE_PASSPHRASE: 'short12' });
       assert.equal(r.code, 1);
-      assert.match(r.err, /at least 8 characters/);
+      assert.match(r.err, /CLI_PASSPHRASE_TOO_SHORT: .*at least 8 characters/);
       assert.equal(existsSync(join(data, 'ca-key.pem')), false);
       assert.equal(existsSync(join(data, 'ca.json')), false);
+    } finally {
+      tmp.remove();
+    }
+  });
+
+  test('an out-of-range --cert-days is a usage error and leaves no half-made CA', async () => {
+    const tmp = tempDir();
+    try {
+      const data = join(tmp.dir, 'ca');
+      const r = await cli(['ca', 'init', '--data', data, '--cert-days', '5000']);
+      assert.equal(r.code, 2);
+      assert.match(r.err, /--cert-days must be an integer 1\.\.3650/);
+      assert.equal(existsSync(join(data, 'ca-key.pem')), false);
+      // …so a corrected init still works.
+      assert.equal((await cli(['ca', 'init', '--data', data, '--cert-days', '30'])).code, 0);
     } finally {
       tmp.remove();
     }

@@ -1,7 +1,7 @@
 // Drives the `quittance` command line in-process (runCli with an injected Io),
 // spawns the real entry point when a test needs the real process, and runs
 // openssl as the independent checker.
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncOptionsWithStringEncoding } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,13 +45,18 @@ export async function cli(argv: string[], env: NodeJS.ProcessEnv = { QUITTANCE_P
 
 /** Runs the real bin/quittance.js under this Node (24 under npm test). */
 export function spawnBin(argv: string[], env: NodeJS.ProcessEnv = {}): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...argv], {
+  const options = {
     encoding: 'utf8',
     // PATH only: nothing from the developer's environment (a set
     // QUITTANCE_PASSPHRASE, say) leaks into the run.
     env: { PATH: process.env.PATH, ...env },
     timeout: 30_000,
-  });
+    // A new session has no controlling terminal, so a missing passphrase fails
+    // at once instead of prompting on the developer's /dev/tty. (Node honours
+    // `detached` in spawnSync; @types/node does not list it.)
+    detached: true,
+  } as SpawnSyncOptionsWithStringEncoding;
+  const r = spawnSync(process.execPath, [BIN, ...argv], options);
   if (r.error) throw r.error;
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }

@@ -1,11 +1,13 @@
 // `quittance ca …`: run and operate the registration and certification authority.
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createApp } from '../../ca/app.ts';
 import { getCertificate, issueAndRecord, listCertificates, revokeCertificate } from '../../ca/certificates.ts';
 import { currentCrl } from '../../ca/crl.ts';
-import { initCa } from '../../ca/init.ts';
+import { MIN_PASSPHRASE, initCa } from '../../ca/init.ts';
+import { isInitialized } from '../../ca/data-dir.ts';
 import { openCa } from '../../ca/open.ts';
 import { approveRegistration, listRegistrations, newPartyId, rejectRegistration } from '../../ca/registrations.ts';
 import { wholeSeconds } from '../../ca/x509-authority.ts';
@@ -13,7 +15,7 @@ import { tlsServerOptions } from '../../http/tls.ts';
 import { encryptPrivateKey, generateKeyPair, readPassphrase, writeKeyFile } from '../../crypto/index.ts';
 import { PARTY_ID_PATTERN, ROLES, type Role } from '../../protocol/identity.ts';
 import { REVOCATION_REASONS, type RevocationReason } from '../../protocol/messages/ca.ts';
-import { crlToPem, fingerprintSha256, formatFingerprint, parseCertificatePem } from '../../protocol/x509/index.ts';
+import { crlToPem, fingerprintSha256, formatFingerprint, normalizeSerialHex, parseCertificatePem } from '../../protocol/x509/index.ts';
 import { EXIT, UsageError, parsePort, requireString, type Command, type Group, type Io } from '../command.ts';
 
 const DATA = { type: 'string', description: 'CA data directory (created by `ca init`)', valueName: 'DIR' } as const;
@@ -40,11 +42,18 @@ function keyAlg(raw: unknown): 'Ed25519' | 'P-256' {
   throw new UsageError(`--alg must be ed25519 or p256, got ${String(raw)}`);
 }
 
-function positiveInt(raw: unknown, name: string, fallback: number): number {
+function positiveInt(raw: unknown, name: string, fallback: number, max = 3650): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 36500) throw new UsageError(`--${name} must be a positive integer, got ${String(raw)}`);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${name} must be an integer 1..${max}, got ${String(raw)}`);
   return n;
+}
+
+/** Accepts a serial as `ca list` prints it, or as openssl does (upper case, colons). */
+function serialArg(raw: string): string {
+  const hex = raw.replace(/:/g, '').toLowerCase();
+  if (!/^[0-9a-f]{1,40}$/.test(hex)) throw new UsageError(`not a certificate serial: ${raw}`);
+  return normalizeSerialHex(hex.length % 2 ? `0${hex}` : hex);
 }
 
 function onePositional(positionals: string[], what: string): string {
@@ -74,11 +83,16 @@ SHA-256 is stored.`,
     if (values['auto-approve']) config.autoApprove = true;
     if (values['cert-days'] !== undefined) config.certificateLifetimeDays = positiveInt(values['cert-days'], 'cert-days', 365);
     if (typeof values.db === 'string') config.db = values.db;
+    const validityDays = positiveInt(values['validity-days'], 'validity-days', 3650, 36500);
+    const alg = keyAlg(values.alg);
+    if (isInitialized(dir)) return fail(io, false, 'CLI_CA_EXISTS', `${dir} already holds a CA; refusing to overwrite it`);
+    const pass = await passphrase(io, 'New CA key passphrase: ');
+    if (pass.length < MIN_PASSPHRASE) return fail(io, false, 'CLI_PASSPHRASE_TOO_SHORT', `the CA key passphrase must have at least ${MIN_PASSPHRASE} characters`);
     const ca = await initCa(dir, {
-      passphrase: await passphrase(io, 'New CA key passphrase: '),
+      passphrase: pass,
       ...(typeof values.name === 'string' ? { name: values.name } : {}),
-      alg: keyAlg(values.alg),
-      validityDays: positiveInt(values['validity-days'], 'validity-days', 3650),
+      alg,
+      validityDays,
       config,
     });
     const fp = formatFingerprint(await fingerprintSha256(derOf(ca.certPem)));
@@ -239,7 +253,7 @@ const revoke: Command = {
     json: JSON_OUT,
   },
   async run({ values, positionals }, io) {
-    const serial = onePositional(positionals, 'certificate serial').toLowerCase();
+    const serial = serialArg(onePositional(positionals, 'certificate serial'));
     const reason = requireString(values, 'reason');
     if (!(REVOCATION_REASONS as readonly string[]).includes(reason)) throw new UsageError(`--reason must be one of ${REVOCATION_REASONS.join(', ')}`);
     const ca = await openCa(resolve(requireString(values, 'data')), typeof values.db === 'string' ? { db: values.db } : {});
@@ -278,6 +292,10 @@ The certificate is recorded in the CA database, so it can be listed and revoked.
     const out = resolve(requireString(values, 'out'));
     const partyIdRaw = values['party-id'];
     if (partyIdRaw !== undefined && !PARTY_ID_PATTERN.test(String(partyIdRaw))) throw new UsageError('--party-id: 1-63 of [a-z0-9._-]');
+    const days = positiveInt(values.days, 'days', 365);
+    // Never overwrite a key: its certificate may be in use and cannot be re-derived.
+    const existing = ['cert.pem', 'chain.pem', 'key.pem'].map((f) => join(out, f)).filter((f) => existsSync(f));
+    if (existing.length) return fail(io, false, 'CLI_OUTPUT_EXISTS', `refusing to overwrite ${existing.join(', ')}`);
     const pass = await passphrase(io, 'CA key passphrase: ');
     const ca = await openCa(resolve(requireString(values, 'data')), { passphrase: pass, ...(typeof values.db === 'string' ? { db: values.db } : {}) });
     try {
@@ -286,14 +304,14 @@ The certificate is recorded in the CA database, so it can be listed and revoked.
       if (taken) return fail(io, false, 'CA_PARTY_ID_TAKEN', `party id ${partyId} already has a certificate`);
       const keys = await generateKeyPair(keyAlg(values.alg));
       const now = wholeSeconds(new Date());
-      const days = positiveInt(values.days, 'days', ca.deps.config.certificateLifetimeDays);
+      const lifetime = values.days === undefined ? ca.deps.config.certificateLifetimeDays : days;
       const cert = await issueAndRecord(ca.deps, {
         subjectPublicKey: keys.publicKey,
         partyId,
         displayName: name,
         role: role as Role,
         notBefore: now,
-        notAfter: new Date(now.getTime() + days * 86_400_000),
+        notAfter: new Date(now.getTime() + lifetime * 86_400_000),
         serial: new Uint8Array(randomBytes(16)),
         ...(Array.isArray(values.dns) ? { dnsNames: values.dns as string[] } : {}),
       });
@@ -322,6 +340,7 @@ const crl: Command = {
     der: { type: 'boolean', description: 'write DER instead of PEM' },
   },
   async run({ values }, io) {
+    if (values.der && typeof values.out !== 'string') throw new UsageError('--der needs --out');
     const ca = await openCa(resolve(requireString(values, 'data')), {
       passphrase: await passphrase(io, 'CA key passphrase: '),
       ...(typeof values.db === 'string' ? { db: values.db } : {}),
@@ -332,8 +351,7 @@ const crl: Command = {
       if (typeof values.out === 'string') {
         await writeFile(values.out, body);
         io.err(`CRL #${c.number} (next update ${c.nextUpdate.toISOString()}) written to ${values.out}\n`);
-      } else if (values.der) throw new UsageError('--der needs --out');
-      else io.out(String(body));
+      } else io.out(String(body));
       return EXIT.OK;
     } finally {
       await ca.close();
@@ -347,7 +365,7 @@ const show: Command = {
   args: 'SERIAL',
   options: { data: DATA, db: DB, json: JSON_OUT },
   async run({ values, positionals }, io) {
-    const serial = onePositional(positionals, 'certificate serial').toLowerCase();
+    const serial = serialArg(onePositional(positionals, 'certificate serial'));
     const ca = await openCa(resolve(requireString(values, 'data')), typeof values.db === 'string' ? { db: values.db } : {});
     try {
       const r = await getCertificate(ca.deps, serial);

@@ -12,6 +12,7 @@ import { EXIT, UsageError, requireString, type Command, type Group, type Io } fr
 import { CLI_ERROR_CODES } from '../errors.ts';
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const PEM_CRL = /-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g;
 
 async function readText(path: string, what: string): Promise<string> {
@@ -64,7 +65,9 @@ const sign: Command = {
     key: { type: 'string', description: 'encrypted private key (PEM)', valueName: 'K' },
     cert: { type: 'string', description: 'certificate or chain (PEM, leaf first); its chain goes into x5c', valueName: 'C' },
     typ: { type: 'string', description: 'document kind, e.g. quittance.invoice.v1+json', valueName: 'TYP' },
-    countersign: { type: 'boolean', description: 'FILE is a signed document: add a signature over the same payload' },
+    countersign: { type: 'boolean', description: 'FILE is a signed document: verify it against --ca, then add a signature over the same payload' },
+    ca: { type: 'string', description: 'with --countersign: trusted root(s) the existing signatures must verify against', valueName: 'CA.pem' },
+    crl: { type: 'string', multiple: true, description: 'with --countersign: CRL file(s) for the existing signers', valueName: 'FILE' },
     out: { type: 'string', description: 'write the JWS here (default: stdout)', valueName: 'FILE' },
   },
   details: `The payload is checked against the document's schema before signing and signed as
@@ -93,10 +96,22 @@ The key passphrase comes from QUITTANCE_PASSPHRASE or a prompt.`,
 
     let jws: GeneralJws;
     if (values.countersign) {
+      // Countersigning says "I accept this": never over signatures nobody checked.
+      const caPath = requireString(values, 'ca');
       const shape = snapshotJws(input);
       if (!shape.ok) return failed(io, shape.code, shape.message);
-      const payload = JSON.parse(Buffer.from(shape.value.payload, 'base64url').toString('utf8')) as unknown;
-      const doc = parseDocument(typ, payload);
+      const crls = (await Promise.all(((values.crl as string[] | undefined) ?? []).map(crlsDer))).flat();
+      const existing = await verifyDocument(shape.value, {
+        now: new Date(),
+        trustAnchors: certificatesDer(await readText(caPath, 'CA certificate'), caPath),
+        crls,
+        requireCrl: crls.length > 0,
+        crlMaxAgeSeconds: 604_800,
+        expectedTyp: typ,
+        signers: shape.value.signatures.map(() => ({ orAnonymous: true }) as const),
+      });
+      if (!existing.ok) return failed(io, CLI_ERROR_CODES[4], `the document's signatures do not verify: ${existing.code}: ${existing.message}`);
+      const doc = parseDocument(typ, existing.value.payload);
       if (!doc.ok) return failed(io, doc.code, doc.message, doc.details);
       jws = await countersign(shape.value, signer);
     } else {
@@ -134,6 +149,7 @@ without it, revocation is NOT checked and the output says so.`,
     const caPath = requireString(values, 'ca');
     const anchors = certificatesDer(await readText(caPath, 'CA certificate'), caPath);
     const crls = (await Promise.all(((values.crl as string[] | undefined) ?? []).map(crlsDer))).flat();
+    if (values.at !== undefined && !RFC3339.test(String(values.at))) throw new UsageError('--at must be an RFC 3339 time, e.g. 2026-12-08T05:20:00Z');
     const now = values.at === undefined ? new Date() : new Date(String(values.at));
     if (Number.isNaN(now.getTime())) throw new UsageError('--at must be an RFC 3339 time');
     const maxAge = values['crl-max-age'] === undefined ? 604_800 : Number(values['crl-max-age']);

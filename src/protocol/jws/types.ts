@@ -15,7 +15,7 @@ export type PublicJwk =
   | { readonly kty: 'EC'; readonly crv: 'P-256'; readonly x: string; readonly y: string };
 
 export type SignerOptions = {
-  /** Document kind, e.g. 'quittance-invoice+jws'; binds the signature to one kind (RFC 7515 §4.1.9). */
+  /** Document kind, e.g. 'quittance.invoice.v1+json' (PROTOCOL.md §3); binds the signature to one kind (RFC 7515 §4.1.9). */
   readonly typ: string;
   readonly privateKey: CryptoKey;
   readonly alg: JwsAlgorithm;

@@ -18,9 +18,19 @@ export const PARTY_URI_PREFIX = 'urn:quittance:party:';
 
 export type CertificateProfile = { readonly partyId: string; readonly role: Role; readonly displayName: string };
 
+// The certified name is what the wallet's trusted display shows. Bidi overrides
+// and isolates ("Trojan Source") make it render as something the CA never
+// certified ("Shop \u202Eknab-yzal" shows as "Shop lazy-bank"). identity.ts's
+// DisplayName refuses only control characters, so the profile adds this.
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/u;
+
+function isCertifiableName(v: unknown): boolean {
+  return DisplayName.safeParse(v).success && !BIDI_CONTROLS.test(v as string);
+}
+
 export function assertPartyFields(partyId: unknown, displayName: unknown, role: unknown): void {
   if (typeof partyId !== 'string' || !PARTY_ID_PATTERN.test(partyId)) throw new TypeError('partyId must match PARTY_ID_PATTERN');
-  if (!DisplayName.safeParse(displayName).success) throw new TypeError('displayName must be 1-128 characters without control characters');
+  if (!isCertifiableName(displayName)) throw new TypeError('displayName must be 1-128 characters without control or bidi-override characters');
   if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw new TypeError(`role must be one of ${ROLES.join(', ')}`);
 }
 
@@ -88,7 +98,7 @@ export function readProfile(cert: x509.X509Certificate): Result<CertificateProfi
   const partyId = fields.get(OID_USER_ID);
   if (displayName === undefined || partyId === undefined) return invalid('subject must be exactly CN and UID');
   if (!PARTY_ID_PATTERN.test(partyId)) return invalid('UID is not a valid party id');
-  if (!DisplayName.safeParse(displayName).success) return invalid('CN is not a valid display name');
+  if (!isCertifiableName(displayName)) return invalid('CN is not a valid display name');
 
   let names: readonly x509.GeneralName[];
   try {

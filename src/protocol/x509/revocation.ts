@@ -69,9 +69,12 @@ export type RevocationPolicy = {
  * a broken cache: fail), a serial listed in any of them is revoked, and the
  * newest must be fresh: now <= nextUpdate and now - thisUpdate <= crlMaxAge.
  */
+// KeyUsage bit as @peculiar/x509 numbers it (RFC 5280 §4.2.1.3).
+const KU_CRL_SIGN = 64;
+
 export async function checkRevocation(
   subject: { readonly serialHex: string },
-  issuer: { readonly subjectName: Uint8Array; readonly key: CryptoKey; readonly keyAlgorithm: CertAlgorithm },
+  issuer: { readonly subjectName: Uint8Array; readonly key: CryptoKey; readonly keyAlgorithm: CertAlgorithm; readonly keyUsage: number | undefined },
   crls: readonly ParsedCrl[],
   policy: RevocationPolicy,
 ): Promise<Result<void, RevocationCode>> {
@@ -79,6 +82,8 @@ export async function checkRevocation(
   if (mine.length === 0) {
     return policy.requireCrl ? err('PROTO_CERT_CRL_MISSING', 'no CRL from the issuer') : ok(undefined);
   }
+  // RFC 5280 §6.3.3(f): only a key allowed to sign CRLs may revoke.
+  if (((issuer.keyUsage ?? 0) & KU_CRL_SIGN) === 0) return err('PROTO_CERT_CRL_INVALID', 'CRL issuer lacks the cRLSign key usage');
   let newest: ParsedCrl | undefined;
   for (const c of mine) {
     if (!c.algorithm || !policy.allowedAlgorithms.includes(c.algorithm) || c.algorithm !== issuer.keyAlgorithm) {
