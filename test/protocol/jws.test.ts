@@ -1,5 +1,5 @@
 // Signed documents: round trips, and every way to make verifyDocument say no.
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import nodeCrypto from 'node:crypto';
 import fc from 'fast-check';
@@ -33,7 +33,7 @@ void describe('signDocument / verifyDocument', () => {
   let client: LeafHandle;
   let policy: (o?: Partial<VerifyPolicy>) => Promise<VerifyPolicy>;
 
-  void test('setup', async () => {
+  void before(async () => {
     pki = await buildPki();
     merchant = await pki.leaf({ role: 'merchant', partyId: 'shop-1', displayName: 'Shop One' });
     client = await pki.leaf({ role: 'client', partyId: 'alice', displayName: 'Alice' });

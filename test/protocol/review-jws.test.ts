@@ -1,6 +1,6 @@
 // Security review of verifyDocument/signDocument: each test is an attack that
 // used to pass (see the review report), and now fails with a stable code.
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { countersign, documentHash, signDocument, verifyDocument, type GeneralJws, type VerifyPolicy } from '../../src/protocol/jws.ts';
 import { encodeBase64, encodeBase64url } from '../../src/protocol/base64url.ts';
@@ -38,7 +38,7 @@ void describe('review: verifyDocument attacks', () => {
   let policy: (o?: Partial<VerifyPolicy>) => Promise<VerifyPolicy>;
   let header: Uint8Array;
 
-  void test('setup', async () => {
+  void before(async () => {
     pki = await buildPki();
     merchant = await pki.leaf({ role: 'merchant', partyId: 'shop-1', displayName: 'Shop One' });
     client = await pki.leaf({ role: 'client', partyId: 'alice', displayName: 'Alice' });

@@ -1,6 +1,6 @@
 // Security review of the certificate profile: the certified display name is
 // what the wallet's "trusted display" shows, so it must display as signed.
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validatePath, x509 } from '../../src/protocol/x509/index.ts';
 import { ROOT_NOT_AFTER, ROOT_NOT_BEFORE, asCaHandle, buildPki, generateKeyPair, partyName, profileLeafExtensions, rawCertificate, type TestPki } from '../fixtures/pki.ts';
@@ -10,7 +10,7 @@ const SPOOFED = ['Shop \u202Eknab-yzal', 'Shop \u2066isolate\u2069'];
 
 void describe('review: display names with bidi controls', () => {
   let pki: TestPki;
-  void test('setup', async () => {
+  void before(async () => {
     pki = await buildPki();
   });
 

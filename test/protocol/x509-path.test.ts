@@ -1,5 +1,5 @@
 // Path validation: every check has a test that shows the attack fails with its code.
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validatePath, x509, type PathPolicy } from '../../src/protocol/x509/index.ts';
 import {
@@ -28,7 +28,7 @@ async function expectCode(chain: Uint8Array[], policy: PathPolicy, code: string)
 for (const keyKind of ['Ed25519', 'P-256'] as const) {
   void describe(`validatePath (${keyKind})`, () => {
     let pki: TestPki;
-    void test('setup', async () => {
+    void before(async () => {
       pki = await buildPki({ keyKind });
     });
 
@@ -55,7 +55,7 @@ for (const keyKind of ['Ed25519', 'P-256'] as const) {
 
 void describe('validatePath attacks', () => {
   let pki: TestPki;
-  void test('setup', async () => {
+  void before(async () => {
     pki = await buildPki();
   });
 
