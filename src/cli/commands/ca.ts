@@ -8,7 +8,7 @@ import { getCertificate, issueAndRecord, listCertificates, revokeCertificate } f
 import { currentCrl } from '../../ca/crl.ts';
 import { MIN_PASSPHRASE, initCa } from '../../ca/init.ts';
 import { isInitialized } from '../../ca/data-dir.ts';
-import { openCa } from '../../ca/open.ts';
+import { openCa, type OpenCaOptions, type OpenedCa } from '../../ca/open.ts';
 import { approveRegistration, listRegistrations, newPartyId, rejectRegistration } from '../../ca/registrations.ts';
 import { wholeSeconds } from '../../ca/x509-authority.ts';
 import { tlsServerOptions } from '../../http/tls.ts';
@@ -59,6 +59,16 @@ function serialArg(raw: string): string {
 function onePositional(positionals: string[], what: string): string {
   if (positionals.length !== 1) throw new UsageError(`expected exactly one ${what}`);
   return positionals[0]!;
+}
+
+/** Opens the CA named by --data (and --db), runs `fn`, and always closes it. */
+async function withCa<T>(values: Record<string, unknown>, opts: OpenCaOptions, fn: (ca: OpenedCa) => Promise<T>): Promise<T> {
+  const ca = await openCa(resolve(requireString(values, 'data')), { ...opts, ...(typeof values.db === 'string' ? { db: values.db } : {}) });
+  try {
+    return await fn(ca);
+  } finally {
+    await ca.close();
+  }
 }
 
 const init: Command = {
@@ -123,32 +133,26 @@ With --tls-cert/--tls-key the server speaks HTTPS and accepts operator certifica
 besides the bearer token. Make the server certificate with
   quittance ca issue --data DIR --role ca --name "Quittance CA" --dns localhost --out tls/`,
   async run({ values }, io) {
-    const dir = resolve(requireString(values, 'data'));
     const port = parsePort(values.port, 7001);
     const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
-    const pass = await passphrase(io, 'CA key passphrase: ');
-    const ca = await openCa(dir, {
-      passphrase: pass,
-      ...(typeof values.db === 'string' ? { db: values.db } : {}),
-      ...(values['auto-approve'] ? { configOverrides: { autoApprove: true } } : {}),
-    });
     const tlsCert = values['tls-cert'];
     const tlsKey = values['tls-key'];
     if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
-    const https =
-      typeof tlsCert === 'string' && typeof tlsKey === 'string'
-        ? tlsServerOptions({ certPem: await readFile(tlsCert, 'utf8'), keyPem: await readFile(tlsKey, 'utf8'), passphrase: pass, clientCaPem: ca.caCertPem })
-        : undefined;
-    const app = createApp(ca.deps, { logger: { level: io.env.QUITTANCE_LOG_LEVEL ?? 'info' }, ...(https ? { https } : {}) });
-    try {
-      const address = await app.listen({ port, host });
-      io.out(JSON.stringify({ event: 'ready', party: 'ca', url: address }) + '\n');
-      await io.stopSignal;
-    } finally {
-      await app.close();
-      await ca.close();
-    }
-    return EXIT.OK;
+    const tls = typeof tlsCert === 'string' && typeof tlsKey === 'string' ? { cert: await readFile(tlsCert, 'utf8'), key: await readFile(tlsKey, 'utf8') } : undefined;
+    const pass = await passphrase(io, 'CA key passphrase: ');
+    const overrides = values['auto-approve'] ? { configOverrides: { autoApprove: true } } : {};
+    return withCa(values, { passphrase: pass, ...overrides }, async (ca) => {
+      const https = tls ? tlsServerOptions({ certPem: tls.cert, keyPem: tls.key, passphrase: pass, clientCaPem: ca.caCertPem }) : undefined;
+      const app = createApp(ca.deps, { logger: { level: io.env.QUITTANCE_LOG_LEVEL ?? 'info' }, ...(https ? { https } : {}) });
+      try {
+        const address = await app.listen({ port, host });
+        io.out(JSON.stringify({ event: 'ready', party: 'ca', url: address }) + '\n');
+        await io.stopSignal;
+      } finally {
+        await app.close();
+      }
+      return EXIT.OK;
+    });
   },
 };
 
@@ -163,8 +167,7 @@ const list: Command = {
     json: JSON_OUT,
   },
   async run({ values }, io) {
-    const ca = await openCa(resolve(requireString(values, 'data')), typeof values.db === 'string' ? { db: values.db } : {});
-    try {
+    return withCa(values, {}, async (ca) => {
       if (values.certificates) {
         const certs = await listCertificates(ca.deps, { limit: 1000 });
         const text = certs
@@ -181,9 +184,7 @@ const list: Command = {
         .join('\n');
       printResult(io, Boolean(values.json), { registrations: regs }, (text || `(no ${status} registrations)`) + '\n');
       return EXIT.OK;
-    } finally {
-      await ca.close();
-    }
+    });
   },
 };
 
@@ -202,11 +203,7 @@ const approve: Command = {
     const id = onePositional(positionals, 'registration id');
     const partyId = values['party-id'];
     if (partyId !== undefined && !PARTY_ID_PATTERN.test(String(partyId))) throw new UsageError('--party-id: 1-63 of [a-z0-9._-]');
-    const ca = await openCa(resolve(requireString(values, 'data')), {
-      passphrase: await passphrase(io, 'CA key passphrase: '),
-      ...(typeof values.db === 'string' ? { db: values.db } : {}),
-    });
-    try {
+    return withCa(values, { passphrase: await passphrase(io, 'CA key passphrase: ') }, async (ca) => {
       const r = await approveRegistration(
         ca.deps,
         id,
@@ -216,9 +213,7 @@ const approve: Command = {
       if (!r.ok) return fail(io, Boolean(values.json), r.code, r.message);
       printResult(io, Boolean(values.json), r.value, `approved ${id}: party id ${r.value.partyId}, "${r.value.displayName}" (${r.value.role})\n`);
       return EXIT.OK;
-    } finally {
-      await ca.close();
-    }
+    });
   },
 };
 
@@ -230,15 +225,12 @@ const reject: Command = {
   async run({ values, positionals }, io) {
     const id = onePositional(positionals, 'registration id');
     const reason = requireString(values, 'reason');
-    const ca = await openCa(resolve(requireString(values, 'data')), typeof values.db === 'string' ? { db: values.db } : {});
-    try {
+    return withCa(values, {}, async (ca) => {
       const r = await rejectRegistration(ca.deps, id, reason, 'operator-cli');
       if (!r.ok) return fail(io, Boolean(values.json), r.code, r.message);
       printResult(io, Boolean(values.json), r.value, `rejected ${id}\n`);
       return EXIT.OK;
-    } finally {
-      await ca.close();
-    }
+    });
   },
 };
 
@@ -256,15 +248,12 @@ const revoke: Command = {
     const serial = serialArg(onePositional(positionals, 'certificate serial'));
     const reason = requireString(values, 'reason');
     if (!(REVOCATION_REASONS as readonly string[]).includes(reason)) throw new UsageError(`--reason must be one of ${REVOCATION_REASONS.join(', ')}`);
-    const ca = await openCa(resolve(requireString(values, 'data')), typeof values.db === 'string' ? { db: values.db } : {});
-    try {
+    return withCa(values, {}, async (ca) => {
       const r = await revokeCertificate(ca.deps, serial, reason as RevocationReason);
       if (!r.ok) return fail(io, Boolean(values.json), r.code, r.message);
       printResult(io, Boolean(values.json), r.value, `revoked ${serial} (${r.value.partyId}, ${reason})\n`);
       return EXIT.OK;
-    } finally {
-      await ca.close();
-    }
+    });
   },
 };
 
@@ -297,8 +286,7 @@ The certificate is recorded in the CA database, so it can be listed and revoked.
     const existing = ['cert.pem', 'chain.pem', 'key.pem'].map((f) => join(out, f)).filter((f) => existsSync(f));
     if (existing.length) return fail(io, false, 'CLI_OUTPUT_EXISTS', `refusing to overwrite ${existing.join(', ')}`);
     const pass = await passphrase(io, 'CA key passphrase: ');
-    const ca = await openCa(resolve(requireString(values, 'data')), { passphrase: pass, ...(typeof values.db === 'string' ? { db: values.db } : {}) });
-    try {
+    return withCa(values, { passphrase: pass }, async (ca) => {
       const partyId = partyIdRaw ? String(partyIdRaw) : newPartyId(role as Role, ca.deps.random);
       const taken = await ca.deps.db.selectFrom('ca_certificates').select('serial').where('party_id', '=', partyId).executeTakeFirst();
       if (taken) return fail(io, false, 'CA_PARTY_ID_TAKEN', `party id ${partyId} already has a certificate`);
@@ -324,9 +312,7 @@ The certificate is recorded in the CA database, so it can be listed and revoked.
           `  SHA-256 fingerprint: ${formatFingerprint(cert.fingerprint)}\n  wrote ${join(out, 'cert.pem')}, chain.pem, key.pem\n`,
       );
       return EXIT.OK;
-    } finally {
-      await ca.close();
-    }
+    });
   },
 };
 
@@ -341,11 +327,7 @@ const crl: Command = {
   },
   async run({ values }, io) {
     if (values.der && typeof values.out !== 'string') throw new UsageError('--der needs --out');
-    const ca = await openCa(resolve(requireString(values, 'data')), {
-      passphrase: await passphrase(io, 'CA key passphrase: '),
-      ...(typeof values.db === 'string' ? { db: values.db } : {}),
-    });
-    try {
+    return withCa(values, { passphrase: await passphrase(io, 'CA key passphrase: ') }, async (ca) => {
       const c = await currentCrl(ca.deps);
       const body = values.der ? Buffer.from(c.der) : crlToPem(c.der);
       if (typeof values.out === 'string') {
@@ -353,9 +335,7 @@ const crl: Command = {
         io.err(`CRL #${c.number} (next update ${c.nextUpdate.toISOString()}) written to ${values.out}\n`);
       } else io.out(String(body));
       return EXIT.OK;
-    } finally {
-      await ca.close();
-    }
+    });
   },
 };
 
@@ -366,16 +346,13 @@ const show: Command = {
   options: { data: DATA, db: DB, json: JSON_OUT },
   async run({ values, positionals }, io) {
     const serial = serialArg(onePositional(positionals, 'certificate serial'));
-    const ca = await openCa(resolve(requireString(values, 'data')), typeof values.db === 'string' ? { db: values.db } : {});
-    try {
+    return withCa(values, {}, async (ca) => {
       const r = await getCertificate(ca.deps, serial);
       if (!r.ok) return fail(io, Boolean(values.json), r.code, r.message);
       const c = r.value;
       printResult(io, Boolean(values.json), c, `${c.role} "${c.displayName}" party ${c.partyId}\nvalid ${c.notBefore} .. ${c.notAfter}${c.revokedAt ? `\nREVOKED ${c.revokedAt} (${c.revocationReason})` : ''}\n${c.pem}`);
       return EXIT.OK;
-    } finally {
-      await ca.close();
-    }
+    });
   },
 };
 
