@@ -1,5 +1,5 @@
 // The `quittance` command line: `quittance <group> <command> [options]`.
-import { caGroup } from './commands/ca.ts';
+import { caGroup } from './commands/ca/index.ts';
 import { docGroup } from './commands/doc.ts';
 import { EXIT, UsageError, commandHelp, groupHelp, parseCommandArgs, type Group, type Io } from './command.ts';
 

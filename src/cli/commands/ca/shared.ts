@@ -1,0 +1,66 @@
+// Helpers shared by the `quittance ca` commands.
+import { resolve } from 'node:path';
+import { openCa, type OpenCaOptions, type OpenedCa } from '../../../ca/open.ts';
+import { readPassphrase } from '../../../crypto/index.ts';
+import { normalizeSerialHex, parseCertificatePem } from '../../../protocol/x509/index.ts';
+import { EXIT, UsageError, requireString, type Io } from '../../command.ts';
+
+export const DATA = { type: 'string', description: 'CA data directory (created by `ca init`)', valueName: 'DIR' } as const;
+export const DB = { type: 'string', description: 'database URL (sqlite:PATH or postgres://…); default from ca.json', valueName: 'URL' } as const;
+export const JSON_OUT = { type: 'boolean', description: 'print the result as JSON' } as const;
+
+export async function passphrase(io: Io, prompt: string): Promise<string> {
+  return readPassphrase({ environment: io.env, prompt });
+}
+
+export function printResult(io: Io, json: boolean, value: unknown, text: string): void {
+  io.out(json ? JSON.stringify(value, null, 2) + '\n' : text);
+}
+
+export function fail(io: Io, json: boolean, code: string, message: string): number {
+  if (json) io.out(JSON.stringify({ ok: false, code, message }) + '\n');
+  else io.err(`${code}: ${message}\n`);
+  return EXIT.FAILED;
+}
+
+export function keyAlg(raw: unknown): 'Ed25519' | 'P-256' {
+  if (raw === undefined || raw === 'ed25519') return 'Ed25519';
+  if (raw === 'p256') return 'P-256';
+  throw new UsageError(`--alg must be ed25519 or p256, got ${String(raw)}`);
+}
+
+export function positiveInt(raw: unknown, name: string, fallback: number, max = 3650): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${name} must be an integer 1..${max}, got ${String(raw)}`);
+  return n;
+}
+
+/** Accepts a serial as `ca list` prints it, or as openssl does (upper case, colons). */
+export function serialArg(raw: string): string {
+  const hex = raw.replace(/:/g, '').toLowerCase();
+  if (!/^[0-9a-f]{1,40}$/.test(hex)) throw new UsageError(`not a certificate serial: ${raw}`);
+  return normalizeSerialHex(hex.length % 2 ? `0${hex}` : hex);
+}
+
+export function onePositional(positionals: string[], what: string): string {
+  if (positionals.length !== 1) throw new UsageError(`expected exactly one ${what}`);
+  return positionals[0]!;
+}
+
+/** Opens the CA named by --data (and --db), runs `fn`, and always closes it. */
+export async function withCa<T>(values: Record<string, unknown>, opts: OpenCaOptions, fn: (ca: OpenedCa) => Promise<T>): Promise<T> {
+  const ca = await openCa(resolve(requireString(values, 'data')), { ...opts, ...(typeof values.db === 'string' ? { db: values.db } : {}) });
+  try {
+    return await fn(ca);
+  } finally {
+    await ca.close();
+  }
+}
+
+export function derOf(pem: string): Uint8Array {
+  const p = parseCertificatePem(pem);
+  if (!p.ok) throw new Error('certificate does not parse');
+  return new Uint8Array(p.value.rawData);
+}
+
