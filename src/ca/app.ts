@@ -1,5 +1,5 @@
 // The CA server: `createApp(deps)` builds the app and never listens or reads
-// the environment; src/cli/commands/ca.ts does that.
+// the environment; src/cli/commands/ca/setup.ts (`quittance ca serve`) does that.
 import type { FastifyInstance } from 'fastify';
 import { createBaseApp, type BaseAppOptions } from '../http/app.ts';
 import type { CaDeps } from './deps.ts';
