@@ -2,6 +2,7 @@
 // the environment; src/cli/commands/ca/setup.ts (`quittance ca serve`) does that.
 import type { FastifyInstance } from 'fastify';
 import { createBaseApp, type BaseAppOptions } from '../http/app.ts';
+import { createVerificationCache } from '../protocol/x509/index.ts';
 import type { CaDeps } from './deps.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { publicRoutes } from './routes/public.ts';
@@ -11,6 +12,9 @@ export function createApp(deps: CaDeps, opts: BaseAppOptions = {}): FastifyInsta
   const app = createBaseApp({ bodyLimit: 16 * 1024, ...opts });
   app.get('/healthz', async () => ({ status: 'ok' }));
   publicRoutes(app, deps);
-  adminRoutes(app, deps);
+  // Operators present the same certificate chain on every request: parsing and
+  // signature checks of those exact bytes are memoized (time, CRL and role
+  // checks still run every time; see src/protocol/x509/verification-cache.ts).
+  adminRoutes(app, deps, createVerificationCache({ maxEntries: 1000 }));
   return app;
 }

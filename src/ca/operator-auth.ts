@@ -6,12 +6,12 @@ import type { FastifyRequest } from 'fastify';
 import { requireBearer } from '../http/admin-auth.ts';
 import { clientCertificateChain } from '../http/client-certificate.ts';
 import { httpError } from '../http/errors.ts';
-import { pemToDer, validatePath } from '../protocol/x509/index.ts';
+import { pemToDer, validatePath, type VerificationCache } from '../protocol/x509/index.ts';
 import { currentCrl } from './crl.ts';
 import type { CaDeps } from './deps.ts';
 
 /** Returns a label for the audit trail (`decided_by`), or throws a 401/403 HttpError. */
-export async function authenticateOperator(deps: CaDeps, request: FastifyRequest): Promise<string> {
+export async function authenticateOperator(deps: CaDeps, request: FastifyRequest, cache?: VerificationCache): Promise<string> {
   if (request.headers.authorization !== undefined) {
     requireBearer(request, deps.config.adminTokenHashes);
     return 'operator-token';
@@ -29,6 +29,7 @@ export async function authenticateOperator(deps: CaDeps, request: FastifyRequest
     crls: [crl.der],
     crlMaxAgeSeconds: deps.config.crlValidityHours * 3600,
     expectedRoles: ['operator'],
+    ...(cache ? { cache } : {}),
   });
   if (!result.ok) {
     // A valid certificate of another party is authenticated but not allowed.

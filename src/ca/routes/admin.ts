@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseOrThrow } from '../../http/validate.ts';
 import { ApproveRequest, RejectRequest, RevokeRequest, SerialHex } from '../../protocol/messages/ca.ts';
 import { getCertificate, listCertificates, revokeCertificate } from '../certificates.ts';
+import type { VerificationCache } from '../../protocol/x509/index.ts';
 import type { CaDeps } from '../deps.ts';
 import { authenticateOperator } from '../operator-auth.ts';
 import {
@@ -25,14 +26,14 @@ const CertQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-export function adminRoutes(app: FastifyInstance, deps: CaDeps): void {
+export function adminRoutes(app: FastifyInstance, deps: CaDeps, cache?: VerificationCache): void {
   void app.register(async (admin) => {
     // Authentication runs before the body is looked at, so an unauthenticated
     // caller learns nothing from schema errors.
     const operators = new WeakMap<object, string>();
     const operatorOf = (request: object) => operators.get(request) ?? 'unknown';
     admin.addHook('onRequest', async (request) => {
-      operators.set(request, await authenticateOperator(deps, request));
+      operators.set(request, await authenticateOperator(deps, request, cache));
     });
 
     admin.get('/v1/admin/registrations', async (request) => {

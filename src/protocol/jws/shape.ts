@@ -90,13 +90,13 @@ export function decodeProtectedHeader(b64: string, index: number): Result<Protec
 }
 
 /** x5c: 1..maxX5c canonical standard-base64 DER strings (RFC 7515 §4.1.6). */
-export function decodeX5c(x5c: unknown, index: number): Result<Uint8Array[], ShapeCode> {
+export function decodeX5c(x5c: unknown, index: number, decode: (text: string) => Uint8Array | undefined = decodeBase64): Result<Uint8Array[], ShapeCode> {
   if (!Array.isArray(x5c) || x5c.length < 1 || x5c.length > JWS_LIMITS.maxX5c) {
     return malformed(`signature ${index}: x5c must hold 1..${JWS_LIMITS.maxX5c} certificates`);
   }
   const out: Uint8Array[] = [];
   for (const c of x5c) {
-    const der = typeof c === 'string' ? decodeBase64(c) : undefined;
+    const der = typeof c === 'string' ? decode(c) : undefined;
     if (!der) return malformed(`signature ${index}: x5c entry is not base64 DER`);
     out.push(der);
   }

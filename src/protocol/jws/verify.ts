@@ -10,6 +10,7 @@ import { err, ok, type Result } from '../result.ts';
 import { canonicalizeToBytes } from '../rfc8785.ts';
 import { bytesEqual } from '../x509/der.ts';
 import { validatePath, type PathCode, type PathPolicy } from '../x509/validate-path.ts';
+import { createVerificationCache, decodeBase64Cached, isVerificationCache, type VerificationCache } from '../x509/verification-cache.ts';
 import { documentHash } from './document-hash.ts';
 import { resolveJwk, type JwkCode } from './jwk.ts';
 import { decodeProtectedHeader, decodeX5c, isPlainObject, snapshotJws, type HeaderCode } from './shape.ts';
@@ -30,6 +31,8 @@ export type VerifyPolicy = {
   readonly algorithms?: readonly JwsAlgorithm[];
   /** Certificates per path including the root; default 4. */
   readonly maxChainDepth?: number;
+  /** Shared across calls to memoize certificate and CRL work (createVerificationCache); see verification-cache.ts. */
+  readonly cache?: VerificationCache;
 };
 
 export type VerifiedDocument = {
@@ -56,6 +59,9 @@ export type JwsCode =
 
 export type VerifyCode = JwsCode | PathCode;
 
+/** Entries of the call-local cache used when the caller passes none. */
+const CALL_CACHE_ENTRIES = 64;
+
 type Checked = { alg: JwsAlgorithm; x5c?: Uint8Array[]; jwk?: unknown; expectation: SignerExpectation };
 
 function checkPolicy(policy: VerifyPolicy): void {
@@ -69,6 +75,7 @@ function checkPolicy(policy: VerifyPolicy): void {
       throw new TypeError(`policy.signers[${i}].roles must be an array of roles`);
     }
   }
+  if (policy.cache !== undefined && !isVerificationCache(policy.cache)) throw new TypeError('policy.cache must come from createVerificationCache');
   const algs = policy.algorithms;
   if (algs !== undefined && (!Array.isArray(algs) || !algs.every((a) => (JWS_ALGORITHMS as readonly string[]).includes(a)))) {
     throw new TypeError(`policy.algorithms must be a subset of ${JWS_ALGORITHMS.join(', ')}`);
@@ -98,7 +105,11 @@ export async function verifyDocument(jws: unknown, policy: VerifyPolicy): Promis
     crlMaxAgeSeconds: policy.crlMaxAgeSeconds,
     ...(policy.requireCrl !== undefined ? { requireCrl: policy.requireCrl } : {}),
     ...(policy.maxChainDepth !== undefined ? { maxDepth: policy.maxChainDepth } : {}),
+    // Without a caller's cache, the signatures of one document (a countersigned
+    // one shares intermediate, root and CRLs) still share parsing and imports.
+    cache: policy.cache ?? createVerificationCache({ maxEntries: CALL_CACHE_ENTRIES }),
   };
+  const cache = pathPolicy.cache!;
 
   if (signatures.length !== expectations.length) {
     return err('PROTO_JWS_SIGNER_COUNT', `expected ${expectations.length} signatures, got ${signatures.length}`);
@@ -130,7 +141,7 @@ export async function verifyDocument(jws: unknown, policy: VerifyPolicy): Promis
       return err('PROTO_JWS_SIGNER_MISMATCH', `signature ${i}: an anonymous signer is required`, { index: i });
     }
     if (x5c !== undefined) {
-      const chain = decodeX5c(x5c, i);
+      const chain = decodeX5c(x5c, i, (text) => decodeBase64Cached(cache, text));
       if (!chain.ok) return chain;
       checked.push({ alg: alg as JwsAlgorithm, x5c: chain.value, expectation });
     } else {
@@ -139,6 +150,10 @@ export async function verifyDocument(jws: unknown, policy: VerifyPolicy): Promis
   }
   const payloadBytes = decodeBase64url(payload);
   if (!payloadBytes) return err('PROTO_JWS_MALFORMED', 'payload is not canonical base64url');
+  // Started now so that the hash runs alongside the signature checks; it is a pure
+  // function of the bytes, and returned only if every check below passes.
+  const hashing = documentHash(payloadBytes);
+  hashing.catch(() => undefined); // observed here; a failure still surfaces at the await below
 
   // 2. Keys and signatures.
   const signers: SignerIdentity[] = [];
@@ -185,5 +200,5 @@ export async function verifyDocument(jws: unknown, policy: VerifyPolicy): Promis
   if (isPlainObject(parsed) && Object.hasOwn(parsed, 'typ') && parsed.typ !== expectedTyp) {
     return err('PROTO_JWS_TYP_MISMATCH', `payload typ is not ${expectedTyp}`);
   }
-  return ok({ payload: parsed, payloadBytes, documentHash: await documentHash(payloadBytes), signers });
+  return ok({ payload: parsed, payloadBytes, documentHash: await hashing, signers });
 }

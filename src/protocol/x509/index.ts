@@ -33,3 +33,4 @@ export {
   type PathPolicy,
   type ValidatedPath,
 } from './validate-path.ts';
+export { createVerificationCache, VerificationCache, type VerificationCacheOptions } from './verification-cache.ts';

@@ -5,6 +5,7 @@ import { x509 } from './peculiar.ts';
 import { signatureAlgorithmOf, type CertAlgorithm } from './algorithms.ts';
 import { MAX_DER_BYTES } from './certificate.ts';
 import { bytesEqual, innerAlgorithm, readChildren, readSignedEnvelope, type SignedEnvelope } from './der.ts';
+import { normalizeSerialHex } from './serial.ts';
 
 export type ParsedCertificate = {
   readonly der: Uint8Array;
@@ -23,6 +24,10 @@ export type ParsedCertificate = {
   readonly authorityKeyId: string | undefined;
   readonly notBefore: Date;
   readonly notAfter: Date;
+  /** Normalized serial (serial.ts), as CRL entries are compared. */
+  readonly serialHex: string;
+  /** Issuer DN as text, for display in the signer identity. */
+  readonly issuer: string;
 };
 
 export function parseForPath(der: Uint8Array): ParsedCertificate | undefined {
@@ -63,6 +68,8 @@ export function parseForPath(der: Uint8Array): ParsedCertificate | undefined {
       authorityKeyId: aki?.keyId?.toLowerCase(),
       notBefore: cert.notBefore,
       notAfter: cert.notAfter,
+      serialHex: normalizeSerialHex(cert.serialNumber),
+      issuer: cert.issuer,
     };
   } catch {
     return undefined;

@@ -3,7 +3,7 @@
 // distribution point or delta indicator, an indirect entry) is rejected rather
 // than half-read, because half-reading a CRL is how a revoked key stays valid.
 import { x509 } from './peculiar.ts';
-import { signatureAlgorithmOf, verifyX509Signature, type CertAlgorithm } from './algorithms.ts';
+import { signatureAlgorithmOf, type CertAlgorithm } from './algorithms.ts';
 import { bytesEqual, innerAlgorithm, readChildren, readSignedEnvelope } from './der.ts';
 import { normalizeSerialHex } from './serial.ts';
 import { err, ok, type Result } from '../result.ts';
@@ -74,9 +74,11 @@ const KU_CRL_SIGN = 64;
 
 export async function checkRevocation(
   subject: { readonly serialHex: string },
-  issuer: { readonly subjectName: Uint8Array; readonly key: CryptoKey; readonly keyAlgorithm: CertAlgorithm; readonly keyUsage: number | undefined },
+  issuer: { readonly subjectName: Uint8Array; readonly keyAlgorithm: CertAlgorithm; readonly keyUsage: number | undefined },
   crls: readonly ParsedCrl[],
   policy: RevocationPolicy,
+  /** Checks the CRL's signature with the issuer's key (memoized by the caller). */
+  verifySignature: (crl: ParsedCrl) => Promise<boolean>,
 ): Promise<Result<void, RevocationCode>> {
   const mine = crls.filter((c) => bytesEqual(c.issuerName, issuer.subjectName));
   if (mine.length === 0) {
@@ -89,7 +91,7 @@ export async function checkRevocation(
     if (!c.algorithm || !policy.allowedAlgorithms.includes(c.algorithm) || c.algorithm !== issuer.keyAlgorithm) {
       return err('PROTO_CERT_CRL_INVALID', 'CRL signature algorithm not allowed for the issuer key');
     }
-    if (!(await verifyX509Signature(c.algorithm, issuer.key, c.signature, c.toBeSigned))) {
+    if (!(await verifySignature(c))) {
       return err('PROTO_CERT_CRL_INVALID', 'CRL signature does not verify with the issuer key');
     }
     if (c.hasCriticalExtension) return err('PROTO_CERT_CRL_INVALID', 'CRL carries a critical extension we do not process');

@@ -14,14 +14,22 @@
 //  5. validity of every certificate, inclusive at now  EXPIRED, NOT_YET_VALID
 //  6. the leaf's profile and role                      PROFILE_INVALID, ROLE_MISMATCH
 //  7. revocation of every non-anchor certificate       CRL_MISSING, CRL_INVALID, CRL_STALE, REVOKED
-import type { x509 } from './peculiar.ts';
-import { CERT_ALGORITHMS, importSpki, verifyX509Signature, type CertAlgorithm } from './algorithms.ts';
-import { fingerprintSha256 } from './certificate.ts';
+import { x509 } from './peculiar.ts';
+import { CERT_ALGORITHMS, type CertAlgorithm } from './algorithms.ts';
 import { bytesEqual } from './der.ts';
-import { parseForPath, type ParsedCertificate } from './parsed.ts';
-import { readProfile } from './profile.ts';
-import { checkRevocation, parseCrlForPath, type ParsedCrl, type RevocationCode } from './revocation.ts';
-import { normalizeSerialHex } from './serial.ts';
+import type { ParsedCertificate } from './parsed.ts';
+import { checkRevocation, type ParsedCrl, type RevocationCode } from './revocation.ts';
+import {
+  createVerificationCache,
+  fingerprintCached,
+  importSpkiCached,
+  isVerificationCache,
+  parseCertificateCached,
+  parseCrlCached,
+  profileCached,
+  verifySignatureCached,
+  type VerificationCache,
+} from './verification-cache.ts';
 import { err, ok, type Result } from '../result.ts';
 import { ROLES, type Role, type SignerIdentity } from '../identity.ts';
 
@@ -42,6 +50,11 @@ export type PathPolicy = {
   readonly expectedRoles?: readonly Role[];
   /** Default: all of CERT_ALGORITHMS (Ed25519, ES256). */
   readonly allowedAlgorithms?: readonly CertAlgorithm[];
+  /**
+   * Memoizes parsing, key imports and signature results across calls
+   * (createVerificationCache); every time- and policy-dependent check still runs.
+   */
+  readonly cache?: VerificationCache;
 };
 
 export type CertifiedIdentity = Extract<SignerIdentity, { kind: 'certified' }>;
@@ -96,7 +109,11 @@ type Snapshot = {
   crlMaxAgeSeconds: number;
   expectedRoles: readonly Role[] | undefined;
   allowedAlgorithms: readonly CertAlgorithm[];
+  cache: VerificationCache | undefined;
 };
+
+/** Entries of the call-local cache used when the caller passes none. */
+const CALL_CACHE_ENTRIES = 64;
 
 /** Type-checks the arguments and copies everything, before the first await (jose's snapshot habit). */
 function snapshot(chain: unknown, policy: PathPolicy): Snapshot {
@@ -119,6 +136,7 @@ function snapshot(chain: unknown, policy: PathPolicy): Snapshot {
   if (!Array.isArray(algs) || !algs.every((a) => (CERT_ALGORITHMS as readonly string[]).includes(a))) {
     throw new TypeError(`policy.allowedAlgorithms must be a subset of ${CERT_ALGORITHMS.join(', ')}`);
   }
+  if (policy.cache !== undefined && !isVerificationCache(policy.cache)) throw new TypeError('policy.cache must come from createVerificationCache');
   return {
     chain: chain.map((c) => c.slice()),
     anchors: policy.trustAnchors.map((c) => c.slice()),
@@ -129,6 +147,7 @@ function snapshot(chain: unknown, policy: PathPolicy): Snapshot {
     crlMaxAgeSeconds: policy.crlMaxAgeSeconds,
     expectedRoles: roles ? [...roles] : undefined,
     allowedAlgorithms: [...algs],
+    cache: policy.cache,
   };
 }
 
@@ -137,18 +156,21 @@ type Keyed = ParsedCertificate & { readonly key: CryptoKey; readonly keyAlgorith
 /** validatePath(chain leaf-first, policy): the signer's verified identity and key, or the first failed check. */
 export async function validatePath(chain: readonly Uint8Array[], policy: PathPolicy): Promise<Result<ValidatedPath, PathCode>> {
   const s = snapshot(chain, policy);
+  // Without a caller's cache, a call-local one still spares repeated work
+  // inside the call (an anchor sent in the chain, a CRL listed twice).
+  const cache = s.cache ?? createVerificationCache({ maxEntries: CALL_CACHE_ENTRIES });
 
   // 1. Shape, size, parsing.
   if (s.chain.length === 0) return err('PROTO_CERT_MALFORMED', 'empty certificate chain');
   if (s.chain.length > s.maxDepth) return err('PROTO_CERT_PATH_TOO_LONG', `chain longer than ${s.maxDepth} certificates`);
   const certs: ParsedCertificate[] = [];
   for (const [i, der] of s.chain.entries()) {
-    const p = parseForPath(der);
+    const p = parseCertificateCached(cache, der);
     if (!p) return err('PROTO_CERT_MALFORMED', `certificate ${i} cannot be parsed`, { index: i });
     certs.push(p);
   }
   const anchors = s.anchors.map((der, i) => {
-    const p = parseForPath(der);
+    const p = parseCertificateCached(cache, der);
     // A broken trust store is a configuration bug, not an input error.
     if (!p) throw new TypeError(`policy.trustAnchors[${i}] is not a valid certificate`);
     return p;
@@ -166,8 +188,12 @@ export async function validatePath(chain: readonly Uint8Array[], policy: PathPol
     // and the signature check in step 3 is then done against it again.
     let found: ParsedCertificate | undefined;
     for (const a of named) {
-      const key = await importSpki(a.spki);
-      if (key && top.signatureAlgorithm === key.alg && (await verifyX509Signature(key.alg, key.key, top.envelope.signature, top.envelope.toBeSigned.bytes))) {
+      const key = await importSpkiCached(cache, a.spki);
+      if (
+        key &&
+        top.signatureAlgorithm === key.alg &&
+        (await verifySignatureCached(cache, key.alg, a.spki, key.key, top.envelope.signature, top.envelope.toBeSigned.bytes))
+      ) {
         found = a;
         break;
       }
@@ -177,14 +203,45 @@ export async function validatePath(chain: readonly Uint8Array[], policy: PathPol
   if (path.length > s.maxDepth) return err('PROTO_CERT_PATH_TOO_LONG', `path longer than ${s.maxDepth} certificates including the root`);
 
   // 3. Top-down: every certificate is signed by the next one with an allowed algorithm.
+  const imported = await Promise.all(path.map((p) => importSpkiCached(cache, p.spki)));
   const keyed: Keyed[] = [];
-  for (const p of path) {
-    const key = await importSpki(p.spki);
+  for (const [i, p] of path.entries()) {
+    const key = imported[i];
     if (!key || !s.allowedAlgorithms.includes(key.alg)) {
-      return err('PROTO_CERT_ALG_NOT_ALLOWED', 'certificate key must be Ed25519 or P-256 and allowed by policy', { index: path.indexOf(p) });
+      return err('PROTO_CERT_ALG_NOT_ALLOWED', 'certificate key must be Ed25519 or P-256 and allowed by policy', { index: i });
     }
     keyed.push({ ...p, key: key.key, keyAlgorithm: key.alg });
   }
+  // Every signature this path may need (certificates and CRLs) is started now, so
+  // that they run together on WebCrypto's thread pool; the checks below still
+  // consume them in their fixed order, so the first failure reported is unchanged.
+  const crls = s.crls.map((der) => parseCrlCached(cache, der));
+  const certSignatures = keyed.slice(0, -1).map((cert, i) => {
+    const issuer = keyed[i + 1]!;
+    const alg = cert.signatureAlgorithm;
+    if (!bytesEqual(cert.issuerName, issuer.subjectName) || !alg || !s.allowedAlgorithms.includes(alg) || alg !== issuer.keyAlgorithm) return undefined;
+    return verifySignatureCached(cache, alg, issuer.spki, issuer.key, cert.envelope.signature, cert.envelope.toBeSigned.bytes);
+  });
+  const crlSignatures = keyed.slice(1).map((issuer) => {
+    const started = new Map<ParsedCrl, Promise<boolean>>();
+    const verify = (c: ParsedCrl): Promise<boolean> => {
+      let v = started.get(c);
+      if (!v) {
+        v = c.algorithm === issuer.keyAlgorithm ? verifySignatureCached(cache, c.algorithm, issuer.spki, issuer.key, c.signature, c.toBeSigned) : Promise.resolve(false);
+        started.set(c, v);
+      }
+      return v;
+    };
+    // Only what checkRevocation would verify: a CRL by this issuer, with the issuer's algorithm.
+    if (((issuer.keyUsage ?? 0) & KU_CRL_SIGN) !== 0) {
+      for (const c of crls) {
+        if (c && c.algorithm === issuer.keyAlgorithm && s.allowedAlgorithms.includes(c.algorithm) && bytesEqual(c.issuerName, issuer.subjectName)) void verify(c);
+      }
+    }
+    return verify;
+  });
+  const fingerprint = fingerprintCached(cache, keyed[0]!.der);
+
   for (let i = keyed.length - 2; i >= 0; i--) {
     const cert = keyed[i]!;
     const issuer = keyed[i + 1]!;
@@ -193,7 +250,7 @@ export async function validatePath(chain: readonly Uint8Array[], policy: PathPol
     if (!alg || !s.allowedAlgorithms.includes(alg) || alg !== issuer.keyAlgorithm) {
       return err('PROTO_CERT_ALG_NOT_ALLOWED', `certificate ${i} signature algorithm not allowed`, { index: i });
     }
-    if (!(await verifyX509Signature(alg, issuer.key, cert.envelope.signature, cert.envelope.toBeSigned.bytes))) {
+    if (!(await certSignatures[i])) {
       return err('PROTO_CERT_SIGNATURE_INVALID', `certificate ${i} signature does not verify`, { index: i });
     }
     // A valid signature under a key other than the one the certificate names is a
@@ -238,7 +295,7 @@ export async function validatePath(chain: readonly Uint8Array[], policy: PathPol
 
   // 6. Profile and role of the leaf.
   const leaf = keyed[0]!;
-  const profile = readProfile(leaf.cert);
+  const profile = profileCached(cache, leaf);
   if (!profile.ok) return profile;
   if (s.expectedRoles && !s.expectedRoles.includes(profile.value.role)) {
     return err('PROTO_CERT_ROLE_MISMATCH', `signer role ${profile.value.role} not in ${s.expectedRoles.join(', ')}`, {
@@ -247,35 +304,43 @@ export async function validatePath(chain: readonly Uint8Array[], policy: PathPol
   }
 
   // 7. Revocation, top-down, for every certificate but the anchor.
-  const crls: ParsedCrl[] = [];
-  for (const der of s.crls) {
-    const c = parseCrlForPath(der);
+  const parsedCrls: ParsedCrl[] = [];
+  for (const c of crls) {
     if (!c) return err('PROTO_CERT_CRL_INVALID', 'a CRL in the policy cannot be parsed');
-    crls.push(c);
+    parsedCrls.push(c);
   }
   for (let i = keyed.length - 2; i >= 0; i--) {
-    const r = await checkRevocation({ serialHex: normalizeSerialHex(keyed[i]!.cert.serialNumber) }, keyed[i + 1]!, crls, {
-      now: s.now,
-      crlMaxAgeSeconds: s.crlMaxAgeSeconds,
-      requireCrl: s.requireCrl,
-      allowedAlgorithms: s.allowedAlgorithms,
-    });
+    const r = await checkRevocation(
+      { serialHex: keyed[i]!.serialHex },
+      keyed[i + 1]!,
+      parsedCrls,
+      { now: s.now, crlMaxAgeSeconds: s.crlMaxAgeSeconds, requireCrl: s.requireCrl, allowedAlgorithms: s.allowedAlgorithms },
+      crlSignatures[i]!,
+    );
     if (!r.ok) return err(r.code, `${r.message} (certificate ${i})`, { index: i });
   }
 
+  const leafDer = leaf.der;
+  let leafCert: x509.X509Certificate | undefined;
   return ok({
     identity: {
       kind: 'certified',
       partyId: profile.value.partyId,
       role: profile.value.role,
       displayName: profile.value.displayName,
-      issuer: leaf.cert.issuer,
-      fingerprint: await fingerprintSha256(leaf.der),
-      notBefore: leaf.notBefore,
-      notAfter: leaf.notAfter,
+      issuer: leaf.issuer,
+      fingerprint: await fingerprint,
+      // Fresh Dates: the parsed certificate may be shared through the cache.
+      notBefore: new Date(leaf.notBefore.getTime()),
+      notAfter: new Date(leaf.notAfter.getTime()),
     },
     publicKey: leaf.key,
     keyAlgorithm: leaf.keyAlgorithm,
-    leaf: leaf.cert,
+    // Parsed on first use, per result: the parsed certificate may be shared
+    // through the cache and must not be handed out mutably.
+    get leaf(): x509.X509Certificate {
+      leafCert ??= new x509.X509Certificate(leafDer.slice());
+      return leafCert;
+    },
   });
 }
