@@ -3,6 +3,7 @@
 // the same process, because this machine is shared and noisy.
 const SUITES: Record<string, string> = {
   protocol: './protocol.ts',
+  blind: './blind.ts',
 };
 
 const args = process.argv.slice(2);

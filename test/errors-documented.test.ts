@@ -3,13 +3,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { BANK_ERROR_CODES } from '../src/bank/errors.ts';
 import { CA_ERROR_CODES } from '../src/ca/errors.ts';
 import { CLI_ERROR_CODES } from '../src/cli/errors.ts';
 import { CRYPTO_ERROR_CODES } from '../src/crypto/errors.ts';
 import { HTTP_ERROR_CODES } from '../src/http/errors.ts';
 import { PROTOCOL_ERROR_CODES } from '../src/protocol/errors.ts';
 
-const ALL: readonly string[] = [...PROTOCOL_ERROR_CODES, ...HTTP_ERROR_CODES, ...CA_ERROR_CODES, ...CRYPTO_ERROR_CODES, ...CLI_ERROR_CODES];
+const ALL: readonly string[] = [...PROTOCOL_ERROR_CODES, ...HTTP_ERROR_CODES, ...CA_ERROR_CODES, ...BANK_ERROR_CODES, ...CRYPTO_ERROR_CODES, ...CLI_ERROR_CODES];
 const doc = readFileSync(new URL('../docs/ERRORS.md', import.meta.url), 'utf8');
 
 test('every error code is documented in docs/ERRORS.md', () => {
@@ -28,6 +29,7 @@ test('error codes are unique across modules and carry their module prefix', () =
   for (const c of PROTOCOL_ERROR_CODES) assert.match(c, /^PROTO_/);
   for (const c of HTTP_ERROR_CODES) assert.match(c, /^HTTP_/);
   for (const c of CA_ERROR_CODES) assert.match(c, /^CA_/);
+  for (const c of BANK_ERROR_CODES) assert.match(c, /^BANK_/);
   for (const c of CRYPTO_ERROR_CODES) assert.match(c, /^CRYPTO_/);
   for (const c of CLI_ERROR_CODES) assert.match(c, /^CLI_/);
 });

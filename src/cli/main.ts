@@ -1,9 +1,10 @@
 // The `quittance` command line: `quittance <group> <command> [options]`.
+import { bankGroup } from './commands/bank/index.ts';
 import { caGroup } from './commands/ca/index.ts';
 import { docGroup } from './commands/doc.ts';
 import { EXIT, UsageError, commandHelp, groupHelp, parseCommandArgs, type Group, type Io } from './command.ts';
 
-export const GROUPS: Group[] = [caGroup, docGroup];
+export const GROUPS: Group[] = [caGroup, bankGroup, docGroup];
 
 export function topHelp(): string {
   const lines = [

@@ -1,0 +1,16 @@
+// The bank server: `createApp(deps)` builds the app and never listens or reads
+// the environment; src/cli/commands/bank/setup.ts (`quittance bank serve`) does that.
+import type { FastifyInstance } from 'fastify';
+import { createBaseApp, type BaseAppOptions } from '../http/app.ts';
+import type { BankDeps } from './deps.ts';
+import { accountRoutes } from './routes/accounts.ts';
+import { transferRoutes } from './routes/transfers.ts';
+
+export function createApp(deps: BankDeps, opts: BaseAppOptions = {}): FastifyInstance {
+  // The largest request is a transfer: two ids, an amount and a 512-character subject.
+  const app = createBaseApp({ bodyLimit: 4 * 1024, ...opts });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  accountRoutes(app, deps);
+  transferRoutes(app, deps);
+  return app;
+}
