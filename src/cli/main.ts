@@ -2,9 +2,11 @@
 import { bankGroup } from './commands/bank/index.ts';
 import { caGroup } from './commands/ca/index.ts';
 import { docGroup } from './commands/doc.ts';
+import { paymentGroup } from './commands/payment/index.ts';
+import { walletGroup } from './commands/wallet/index.ts';
 import { EXIT, UsageError, commandHelp, groupHelp, parseCommandArgs, type Group, type Io } from './command.ts';
 
-export const GROUPS: Group[] = [caGroup, bankGroup, docGroup];
+export const GROUPS: Group[] = [caGroup, bankGroup, paymentGroup, walletGroup, docGroup];
 
 export function topHelp(): string {
   const lines = [

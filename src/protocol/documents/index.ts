@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { err, ok } from '../result.ts';
 import type { Result } from '../result.ts';
 import { Completion, COMPLETION_TYP } from './completion.ts';
+import { DENOMINATION_KEYS_TYP, DenominationKeys } from './denomination-keys.ts';
 import { HELLO_RESPONSE_TYP, HelloResponse } from './hello-response.ts';
 import { Invoice, INVOICE_TYP } from './invoice.ts';
 import { MONEY_RECEPTION_REQUEST_TYP, MoneyReceptionRequest } from './money-reception-request.ts';
@@ -22,6 +23,7 @@ import { REPAYMENT_STATE_TYP, RepaymentState } from './repayment-state.ts';
 import { SIGNED_ERROR_TYP, SignedError } from './signed-error.ts';
 
 export * from './completion.ts';
+export * from './denomination-keys.ts';
 export * from './fields.ts';
 export * from './hello-response.ts';
 export * from './invoice.ts';
@@ -48,15 +50,20 @@ export const DOCUMENT_TYPES = Object.freeze({
   [REPAYMENT_PERMIT_TYP]: RepaymentPermit,
   [REPAYMENT_RECEIPT_TYP]: RepaymentReceipt,
   [REPAYMENT_STATE_TYP]: RepaymentState,
+  [DENOMINATION_KEYS_TYP]: DenominationKeys,
 });
 
 export type DocumentTyp = keyof typeof DOCUMENT_TYPES;
 export type DocumentOf<T extends DocumentTyp> = z.infer<(typeof DOCUMENT_TYPES)[T]>;
 export type AnyDocument = { [T in DocumentTyp]: DocumentOf<T> }[DocumentTyp];
 
-/** Who signs each kind: 'purchaser' is the certified or per-order key that signed the order. */
+/**
+ * Who signs each kind: 'purchaser' is the certified or per-order key that signed the order.
+ * `message` is the patent's message number; kinds the patent has no message for
+ * (the denomination key list) have none.
+ */
 export type DocumentSigner = 'merchant' | 'payment' | 'purchaser';
-export const DOCUMENT_INFO: Readonly<Record<DocumentTyp, { message: number; signer: DocumentSigner; countersigner?: DocumentSigner }>> = Object.freeze({
+export const DOCUMENT_INFO: Readonly<Record<DocumentTyp, { message?: number; signer: DocumentSigner; countersigner?: DocumentSigner }>> = Object.freeze({
   [HELLO_RESPONSE_TYP]: { message: 120, signer: 'merchant' },
   [ORDER_TYP]: { message: 130, signer: 'purchaser' },
   [INVOICE_TYP]: { message: 140, signer: 'merchant', countersigner: 'purchaser' },
@@ -69,6 +76,7 @@ export const DOCUMENT_INFO: Readonly<Record<DocumentTyp, { message: number; sign
   [REPAYMENT_PERMIT_TYP]: { message: 1140, signer: 'merchant', countersigner: 'purchaser' },
   [REPAYMENT_RECEIPT_TYP]: { message: 1190, signer: 'purchaser' },
   [REPAYMENT_STATE_TYP]: { message: 1220, signer: 'payment' },
+  [DENOMINATION_KEYS_TYP]: { signer: 'payment' },
 });
 
 // A Map, so that a hostile typ such as "constructor" finds nothing.

@@ -1,0 +1,127 @@
+// `quittance payment init` and `quittance payment serve`.
+import { resolve } from 'node:path';
+import { parseAmount } from '../../../protocol/amount.ts';
+import { currencyDigits } from '../../../protocol/currencies.ts';
+import { createApp } from '../../../payment/app.ts';
+import { ensureDenominationKeys } from '../../../payment/denominations.ts';
+import { initPayment } from '../../../payment/init.ts';
+import { EXIT, UsageError, parsePort, requireString, type Command } from '../../command.ts';
+import * as S from './shared.ts';
+
+function dayOption(raw: unknown, name: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 3650) throw new UsageError(`--${name} must be an integer 0..3650, got ${String(raw)}`);
+  return n;
+}
+
+/** The largest power of two not above 10,000 major units: JPY:8192, EUR:5242.88. */
+export function defaultMaxMinor(currency: string): bigint {
+  const limit = 10_000n * 10n ** BigInt(currencyDigits(currency) ?? 0);
+  let v = 1n;
+  while (v * 2n <= limit) v *= 2n;
+  return v;
+}
+
+/** --currency CUR (default maximum) and --max-value CUR:AMOUNT, both repeatable, into config entries. */
+export function currencyOptions(currencies: unknown, maxValues: unknown): { maxValue: string }[] | undefined {
+  const byCurrency = new Map<string, string>();
+  for (const c of (currencies as string[] | undefined) ?? []) {
+    if (currencyDigits(c) === undefined) throw new UsageError(`--currency ${c}: not an ISO 4217 code Quittance knows`);
+    byCurrency.set(c, `${c}:${defaultMaxMinor(c)}`);
+  }
+  for (const m of (maxValues as string[] | undefined) ?? []) {
+    const a = parseAmount(m);
+    if (!a.ok) throw new UsageError(`--max-value ${m}: ${a.message}`);
+    byCurrency.set(a.value.currency, m);
+  }
+  return byCurrency.size === 0 ? undefined : [...byCurrency.values()].map((maxValue) => ({ maxValue }));
+}
+
+export const init: Command = {
+  name: 'init',
+  summary: 'create a payment server from a `payment` certificate (config, key copy, operator token)',
+  options: {
+    data: S.DATA,
+    cert: { type: 'string', description: 'certificate chain, PEM, leaf first (chain.pem of `ca issue --role payment`)', valueName: 'CHAIN.pem' },
+    key: { type: 'string', description: 'its encrypted private key (key.pem of `ca issue`)', valueName: 'KEY.pem' },
+    name: { type: 'string', description: "the server's name for operators (default: the certificate's display name)", valueName: 'NAME' },
+    currency: { type: 'string', multiple: true, description: 'issue e-money in this currency, denominations up to about 10,000 units', valueName: 'CUR' },
+    'max-value': { type: 'string', multiple: true, description: 'largest denomination of its currency, a power of two in minor units (e.g. JPY:8192)', valueName: 'AMOUNT' },
+    'key-bits': { type: 'string', description: 'RSA size of denomination keys (default 2048, at least 2048)', valueName: 'N' },
+    'withdraw-days': { type: 'string', description: 'how long a denomination key signs coins (default 30)', valueName: 'N' },
+    'deposit-days': { type: 'string', description: 'how long its coins are accepted (default 365)', valueName: 'N' },
+    'overlap-days': { type: 'string', description: 'publish the next key this long before the current one stops signing (default 7)', valueName: 'N' },
+    db: S.DB,
+  },
+  details: `Checks that CHAIN.pem is a certificate for role payment and that KEY.pem (decrypted with
+QUITTANCE_PASSPHRASE or a prompt) is its key, then copies both into DIR and writes DIR/payment.json.
+The same passphrase protects the denomination keys in the database. Default currency: JPY up to
+JPY:8192. The operator token is printed once; only its SHA-256 is stored.`,
+  async run({ values }, io) {
+    const dir = resolve(requireString(values, 'data'));
+    const certPath = resolve(requireString(values, 'cert'));
+    const keyPath = resolve(requireString(values, 'key'));
+    const config: Record<string, unknown> = {};
+    const currencies = currencyOptions(values.currency, values['max-value']);
+    if (currencies) config.currencies = currencies;
+    if (values['key-bits'] !== undefined) {
+      const bits = Number(values['key-bits']);
+      if (!Number.isInteger(bits)) throw new UsageError(`--key-bits must be an integer, got ${String(values['key-bits'])}`);
+      config.denominationKeyBits = bits;
+    }
+    const days = { withdrawDays: 'withdraw-days', depositDays: 'deposit-days', rotationOverlapDays: 'overlap-days' } as const;
+    for (const [field, opt] of Object.entries(days)) {
+      const d = dayOption(values[opt], opt);
+      if (d !== undefined) config[field] = d;
+    }
+    if (typeof values.db === 'string') config.db = values.db;
+    const r = await initPayment(dir, {
+      certPath,
+      keyPath,
+      passphrase: await S.passphrase(io),
+      ...(typeof values.name === 'string' ? { name: values.name } : {}),
+      config,
+    });
+    if (!r.ok) {
+      io.err(`${r.code}: ${r.message}\n`);
+      return EXIT.FAILED;
+    }
+    io.out(
+      `payment server created in ${dir}\n  party id: ${r.value.partyId} ("${r.value.displayName}")\n` +
+        `  denominations: ${r.value.config.currencies.map((c) => `up to ${c.maxValue}`).join(', ')}\n` +
+        `  operator token (shown once, keep it secret): ${r.value.adminToken}\n`,
+    );
+    return EXIT.OK;
+  },
+};
+
+export const serve: Command = {
+  name: 'serve',
+  summary: 'run the payment server (signed denomination key list)',
+  options: {
+    data: S.DATA,
+    port: { type: 'string', description: 'TCP port (default 7003; 0 picks a free one)', valueName: 'N' },
+    host: { type: 'string', description: 'address to listen on (default 127.0.0.1)', valueName: 'HOST' },
+    db: S.DB,
+  },
+  details: `Makes the denomination keys that are due, then prints one JSON line
+{"event":"ready","party":"payment","url":…} when it listens; stops on SIGINT/SIGTERM.
+The key passphrase comes from QUITTANCE_PASSPHRASE or a prompt.`,
+  async run({ values }, io) {
+    const port = parsePort(values.port, 7003);
+    const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
+    return S.withPayment(values, io, async (p) => {
+      await ensureDenominationKeys(p.deps, p.deps.clock());
+      const app = createApp(p.deps, { logger: { level: io.env.QUITTANCE_LOG_LEVEL ?? 'info' } });
+      try {
+        const address = await app.listen({ port, host });
+        io.out(JSON.stringify({ event: 'ready', party: 'payment', url: address }) + '\n');
+        await io.stopSignal;
+      } finally {
+        await app.close();
+      }
+      return EXIT.OK;
+    });
+  },
+};

@@ -1,0 +1,11 @@
+// `quittance wallet …`: the shopper's wallet on this machine.
+import type { Group } from '../../command.ts';
+import { register } from './register.ts';
+import { init } from './setup.ts';
+import { balance, coins, status } from './views.ts';
+
+export const walletGroup: Group = {
+  name: 'wallet',
+  summary: "the shopper's wallet: identity, e-money",
+  commands: [init, register, status, balance, coins],
+};

@@ -1,0 +1,13 @@
+// The payment server: `createApp(deps)` builds the app and never listens or
+// reads the environment; src/cli/commands/payment/setup.ts (`quittance payment serve`) does that.
+import type { FastifyInstance } from 'fastify';
+import { createBaseApp, type BaseAppOptions } from '../http/app.ts';
+import type { PaymentDeps } from './deps.ts';
+import { keyRoutes } from './routes/keys.ts';
+
+export function createApp(deps: PaymentDeps, opts: BaseAppOptions = {}): FastifyInstance {
+  const app = createBaseApp({ bodyLimit: 64 * 1024, ...opts });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  keyRoutes(app, deps);
+  return app;
+}

@@ -1,0 +1,30 @@
+import type { KeyObject } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { PaymentConfig } from './config.ts';
+import type { PaymentDatabase } from './db.ts';
+import type { PaymentSigner } from './signer.ts';
+
+/** Everything the payment server needs, passed in plainly (STYLE: "Servers are thin"). */
+export type PaymentDeps = {
+  db: Kysely<PaymentDatabase>;
+  config: PaymentConfig;
+  signer: PaymentSigner;
+  /** AES-256 key wrapping the denomination private keys (key-wrap.ts), derived once at start-up. */
+  wrapKey: KeyObject;
+  clock: () => Date;
+  /** Catches a unique-constraint violation on either dialect. */
+  isUniqueViolation: (e: unknown) => boolean;
+  /** Per-process caches; shared state lives in the database only. */
+  caches: PaymentCaches;
+};
+
+export type PaymentCaches = {
+  /** Unwrapped denomination private keys by id. */
+  privateKeys: Map<string, KeyObject>;
+  /** The last signed key list and the key set it covers. */
+  keyList?: { setId: string; jws: unknown };
+};
+
+export function newCaches(): PaymentCaches {
+  return { privateKeys: new Map() };
+}

@@ -1,0 +1,81 @@
+// The wallet's tables (W/wallet.sqlite). Nothing secret lives here: the seed and
+// the identity private key are in their own encrypted files, so the store can
+// be read (status, balance, coins) without the passphrase. Money columns are
+// bigint minor units (src/store value rule); times are RFC 3339 UTC text.
+export type WalletMetaTable = {
+  /** Always 1: one wallet per store. */
+  id: number;
+  wallet_id: string;
+  created_at: string;
+};
+
+export type IdentityStatus = 'pending' | 'approved' | 'rejected';
+
+export type WalletIdentityTable = {
+  /** Always 1: a wallet has one certified identity. */
+  id: number;
+  ca_url: string;
+  display_name: string;
+  /** DER SubjectPublicKeyInfo of identity-key.pem, base64url: what the certificate must certify. */
+  public_key_spki: string;
+  registration_id: string;
+  status: IdentityStatus;
+  party_id: string | null;
+  /** Leaf first, then the CA chain, PEM; only after the checks of register.ts passed. */
+  certificate_chain_pem: string | null;
+  /** The CA root this wallet trusts (pinned by --ca-cert, or taken at registration), PEM. */
+  ca_root_pem: string | null;
+  not_before: string | null;
+  not_after: string | null;
+  reject_reason: string | null;
+  created_at: string;
+  updated_at: string;
+};
+
+export type DerivationPurpose = 'coin' | 'reserve';
+
+export type WalletDerivationTable = {
+  purpose: DerivationPurpose;
+  idx: number;
+  created_at: string;
+};
+
+export type ReserveState = 'created' | 'transferred' | 'credited' | 'withdrawn' | 'closed';
+
+export type WalletReserveTable = {
+  /** Ed25519 public key, base64url (the bank transfer's subject). */
+  reserve_pub: string;
+  derivation_index: number;
+  currency: string;
+  amount: bigint;
+  payment_url: string | null;
+  bank_transfer_id: string | null;
+  state: ReserveState;
+  created_at: string;
+  updated_at: string;
+};
+
+export type CoinState = 'pending' | 'unspent' | 'spent';
+
+export type WalletCoinTable = {
+  /** Ed25519 public key, base64url. */
+  coin_pub: string;
+  derivation_index: number;
+  denomination_id: string;
+  currency: string;
+  value: bigint;
+  /** Unblinded RSA signature, base64url; null while the withdrawal is pending. */
+  signature: string | null;
+  state: CoinState;
+  reserve_pub: string | null;
+  created_at: string;
+  updated_at: string;
+};
+
+export type WalletDatabase = {
+  wallet_meta: WalletMetaTable;
+  wallet_identity: WalletIdentityTable;
+  wallet_derivations: WalletDerivationTable;
+  wallet_reserves: WalletReserveTable;
+  wallet_coins: WalletCoinTable;
+};
