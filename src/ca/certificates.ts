@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { exportSpkiDer } from '../crypto/index.ts';
 import { err, ok, type Result } from '../protocol/result.ts';
 import type { CertificateView, RevocationReason } from '../protocol/messages/ca.ts';
+import { serialHexFromDisplay } from '../protocol/x509/index.ts';
 import type { IssuedCertificate, IssueRequest } from './authority.ts';
 import type { CaCertificateTable } from './db.ts';
 import type { CaDeps } from './deps.ts';
@@ -16,16 +17,21 @@ export async function listCertificates(deps: CaDeps, opts: { partyId?: string; l
   return (await q.execute()).map(toView);
 }
 
-export async function getCertificate(deps: CaDeps, serial: string): Promise<Result<CertificateView & { pem: string }, CaErrorCode>> {
+export async function getCertificate(deps: CaDeps, serialText: string): Promise<Result<CertificateView & { pem: string }, CaErrorCode>> {
+  const serial = serialHexFromDisplay(serialText);
+  if (!serial) return err('CA_CERTIFICATE_NOT_FOUND', 'no certificate with that serial');
   const row = await deps.db.selectFrom('ca_certificates').selectAll().where('serial', '=', serial).executeTakeFirst();
   return row ? ok({ ...toView(row), pem: row.pem }) : err('CA_CERTIFICATE_NOT_FOUND', 'no certificate with that serial');
 }
 
 export async function revokeCertificate(
   deps: CaDeps,
-  serial: string,
+  serialText: string,
   reason: RevocationReason,
 ): Promise<Result<CertificateView, CaErrorCode>> {
+  // Accept the serial as openssl prints it too (no sign octet, colons).
+  const serial = serialHexFromDisplay(serialText);
+  if (!serial) return err('CA_CERTIFICATE_NOT_FOUND', 'no certificate with that serial');
   const upd = await deps.db
     .updateTable('ca_certificates')
     .set({ revoked_at: deps.clock().toISOString(), revocation_reason: reason })

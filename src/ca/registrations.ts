@@ -216,9 +216,15 @@ export async function rejectRegistration(
   return getRegistration(deps, id);
 }
 
-/** RFC 5280 §4.1.2.2 asks for unpredictable serials: 16 random bytes (the issuer clears the sign bit). */
+/**
+ * RFC 5280 §4.1.2.2 asks for unpredictable serials: 16 random bytes, the first
+ * in 0x40..0x7f so the serial needs neither a sign octet nor has a leading
+ * zero — it reads the same in our database, in openssl and in @peculiar/x509.
+ */
 export function serialBytes(random: (n: number) => Uint8Array): Uint8Array {
-  return random(16);
+  const s = random(16);
+  s[0] = 0x40 | (s[0]! & 0x3f);
+  return s;
 }
 
 function toView(deps: CaDeps, row: CaRegistrationTable, certPem: string | null): RegistrationView {

@@ -2,8 +2,14 @@
 // (e.g. { '0001-init': await import('./migrations/0001-init.ts') }).
 // Each service keeps its own bookkeeping table, so several services can share
 // one PostgreSQL database or schema without reading each other's history.
-import type { Kysely } from 'kysely';
-import { Migrator, type Migration as KyselyMigration, type MigrationProvider } from 'kysely/migration';
+//
+// Our own runner rather than Kysely's Migrator: the Migrator introspects every
+// table of every schema on PostgreSQL before it starts, and that catalog scan
+// fails ("schema … does not exist") when another service or test drops its
+// schema at the same moment. Here each step is one transaction that first takes
+// a lock (pg_advisory_xact_lock on PostgreSQL; SQLite's BEGIN IMMEDIATE), so
+// concurrent starters serialize, and nothing outside the current schema is read.
+import { sql, type Kysely } from 'kysely';
 import { assertIdentifier, storeInfo } from './open-database.ts';
 
 export interface Migration {
@@ -19,6 +25,10 @@ export interface MigrateOptions {
 
 const NAME = /^\d{4}-[a-z0-9-]+$/;
 
+// Migrations speak about tables the DB type does not know yet.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDb = Kysely<any>;
+
 /**
  * Applies every migration not yet applied, in name order, each in its own
  * transaction. Returns the names applied now. Throws, and the caller must refuse
@@ -31,32 +41,49 @@ export async function migrate<DB>(db: Kysely<DB>, migrations: Record<string, Mig
     if (!NAME.test(name)) throw new TypeError(`migrations: name "${name}" must look like "0001-init" (four digits, then kebab-case)`);
     if (typeof m?.up !== 'function') throw new TypeError(`migrations: "${name}" has no up() function`);
   }
-  const info = storeInfo(db);
-  const provider: MigrationProvider = {
-    getMigrations: async () => ({ ...migrations }) as Record<string, KyselyMigration>,
+  const { dialect } = storeInfo(db);
+  const anyDb = db as unknown as AnyDb;
+  const table = sql.table(opts.table);
+  const lock = async (trx: AnyDb) => {
+    if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.' || ${opts.table}))`.execute(trx);
   };
-  const migrator = new Migrator({
-    db,
-    provider,
-    migrationTableName: opts.table,
-    migrationLockTableName: `${opts.table}_lock`,
-    // On PostgreSQL Kysely looks for its table in every schema unless told which
-    // one; without this a service in schema B would see schema A's table.
-    ...(info.schema !== undefined ? { migrationTableSchema: info.schema } : {}),
-  });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error !== undefined) {
-    const message = error instanceof Error ? error.message : String(error);
-    const unknown = /previously executed migration (\S+) is missing/.exec(message)?.[1];
-    if (unknown !== undefined) {
-      throw new Error(
-        `database records migration ${unknown} in ${opts.table}, which this code does not know: ` +
-          'it was migrated by a newer version; refusing to start',
-        { cause: error },
-      );
-    }
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-    throw new Error(`migration ${failed ?? '(setup)'} failed: ${message}`, { cause: error });
+  const applied = async (trx: AnyDb) =>
+    new Set((await sql<{ name: string }>`select name from ${table}`.execute(trx)).rows.map((r) => r.name));
+
+  const known = Object.keys(migrations).sort();
+  let done: Set<string>;
+  try {
+    done = await anyDb.transaction().execute(async (trx) => {
+      await lock(trx);
+      await sql`create table if not exists ${table} (name varchar(255) primary key, applied_at varchar(64) not null)`.execute(trx);
+      return applied(trx);
+    });
+  } catch (error) {
+    throw new Error(`migration (setup) failed: ${(error as Error).message}`, { cause: error });
   }
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  const unknown = [...done].filter((n) => !(n in migrations)).sort();
+  if (unknown.length > 0) {
+    throw new Error(
+      `database records migration ${unknown[unknown.length - 1]} in ${opts.table}, which this code does not know: ` +
+        'it was migrated by a newer version; refusing to start',
+    );
+  }
+  const ran: string[] = [];
+  for (const name of known) {
+    if (done.has(name)) continue;
+    try {
+      const didRun = await anyDb.transaction().execute(async (trx) => {
+        await lock(trx);
+        // Another process may have applied it while we waited for the lock.
+        if ((await applied(trx)).has(name)) return false;
+        await migrations[name]!.up(trx);
+        await sql`insert into ${table} (name, applied_at) values (${name}, ${new Date().toISOString()})`.execute(trx);
+        return true;
+      });
+      if (didRun) ran.push(name);
+    } catch (error) {
+      throw new Error(`migration ${name} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  return ran;
 }

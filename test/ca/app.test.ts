@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import type { InjectOptions } from 'fastify';
 import { after, before, describe, test } from 'node:test';
-import { validatePath, x509 } from '../../src/protocol/x509/index.ts';
+import { issueAndRecord } from '../../src/ca/certificates.ts';
+import { serialBytes } from '../../src/ca/registrations.ts';
+import { serialHexFromDisplay, validatePath, x509 } from '../../src/protocol/x509/index.ts';
 import { testDatabases } from '../helpers/db.ts';
 import { auth, counts, makeCsr, registration, startTestCa, type TestCa } from './harness.ts';
 
@@ -290,3 +292,43 @@ function tamperCsr(pem: string): string {
   bytes[bytes.length - 5]! ^= 0x01;
   return `-----BEGIN CERTIFICATE REQUEST-----\n${bytes.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
 }
+
+describe('certificate serials', () => {
+  test('serialHexFromDisplay maps the forms openssl and @peculiar print to the DER form', () => {
+    assert.equal(serialHexFromDisplay('B1:6A:EB'), '00b16aeb');
+    assert.equal(serialHexFromDisplay('00b16aeb'), '00b16aeb');
+    assert.equal(serialHexFromDisplay('0000416a'), '416a');
+    assert.equal(serialHexFromDisplay('416A'), '416a');
+    assert.equal(serialHexFromDisplay('abc'), '0abc');
+    assert.equal(serialHexFromDisplay('00'), undefined);
+    assert.equal(serialHexFromDisplay('xyz'), undefined);
+  });
+
+  test('new CA serials never need a sign octet', () => {
+    for (let i = 0; i < 256; i++) {
+      const s = serialBytes(() => new Uint8Array(16).fill(i));
+      assert.ok(s[0]! >= 0x40 && s[0]! <= 0x7f, `first byte ${s[0]}`);
+    }
+  });
+
+  const sqlite = testDatabases()[0]!;
+  test('a certificate whose serial has its top bit set is found and revoked by the serial openssl shows', async (ctx) => {
+    const ca = await startTestCa(sqlite);
+    ctx.after(() => ca.close());
+    const keys = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const serial = new Uint8Array(16).fill(0x11);
+    serial[0] = 0x00;
+    serial[1] = 0xb1; // DER needs a sign octet: 00 b1 11 …
+    const issued = await issueAndRecord(ca.deps, {
+      subjectPublicKey: keys.publicKey, partyId: 'm-edge', displayName: 'Edge Shop', role: 'merchant',
+      notBefore: new Date('2026-02-01T00:00:00Z'), notAfter: new Date('2026-12-01T00:00:00Z'), serial,
+    });
+    const shown = new x509.X509Certificate(issued.pem).serialNumber; // as @peculiar prints it
+    const r = await ca.app.inject({ method: 'POST', url: `/v1/admin/certificates/${shown.toLowerCase()}/revoke`, headers: auth, payload: { reason: 'superseded' } });
+    assert.equal(r.statusCode, 200, r.body);
+    const crl = new x509.X509Crl(await crlDer(ca));
+    assert.deepEqual(crl.entries.map((e) => e.serialNumber.toLowerCase()), [shown.toLowerCase()]);
+    const v = await validatePath([der(issued.pem)], { trustAnchors: [ca.rootDer], now: ca.clock.now, crlMaxAgeSeconds: 86_400, crls: [await crlDer(ca)] });
+    assert.equal(!v.ok && v.code, 'PROTO_CERT_REVOKED');
+  });
+});

@@ -24,7 +24,7 @@ export {
 } from './issue.ts';
 export { x509 } from './peculiar.ts';
 export { readProfile, OID_USER_ID, PARTY_URI_PREFIX, ROLE_URI_PREFIX, type CertificateProfile } from './profile.ts';
-export { normalizeSerialHex, serialFromBytes } from './serial.ts';
+export { normalizeSerialHex, serialFromBytes, serialHexFromDisplay } from './serial.ts';
 export {
   validatePath,
   DEFAULT_MAX_DEPTH,

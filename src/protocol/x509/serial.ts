@@ -30,3 +30,18 @@ export function normalizeSerialHex(hex: string): string {
   while (i < bytes.length - 1 && bytes[i] === 0 && ((bytes[i + 1] ?? 0) & 0x80) === 0) i++;
   return toHex(bytes.subarray(i));
 }
+
+/**
+ * The DER form of a serial typed by a person or shown by a tool: openssl and
+ * @peculiar/x509 print the INTEGER's value without its sign octet ("B1:6A…"),
+ * while the encoding of a serial whose top bit is set carries one ("00b16a…").
+ * Accepts either (any case, colons allowed) and returns normalizeSerialHex's form.
+ */
+export function serialHexFromDisplay(text: string): string | undefined {
+  let hex = text.replace(/:/g, '').toLowerCase();
+  if (!/^[0-9a-f]{1,42}$/.test(hex)) return undefined;
+  if (hex.length % 2) hex = `0${hex}`;
+  while (hex.length > 2 && hex.startsWith('00')) hex = hex.slice(2);
+  if (/^[89a-f]/.test(hex)) hex = `00${hex}`;
+  return hex === '00' ? undefined : hex;
+}

@@ -1,11 +1,10 @@
 // `quittance ca revoke|issue|crl|show`: certificates after issue.
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { getCertificate, issueAndRecord, revokeCertificate } from '../../../ca/certificates.ts';
 import { currentCrl } from '../../../ca/crl.ts';
-import { newPartyId } from '../../../ca/registrations.ts';
+import { newPartyId, serialBytes } from '../../../ca/registrations.ts';
 import { wholeSeconds } from '../../../ca/x509-authority.ts';
 import { encryptPrivateKey, generateKeyPair, writeKeyFile } from '../../../crypto/index.ts';
 import { PARTY_ID_PATTERN, ROLES, type Role } from '../../../protocol/identity.ts';
@@ -80,7 +79,7 @@ The certificate is recorded in the CA database, so it can be listed and revoked.
         role: role as Role,
         notBefore: now,
         notAfter: new Date(now.getTime() + lifetime * 86_400_000),
-        serial: new Uint8Array(randomBytes(16)),
+        serial: serialBytes(ca.deps.random),
         ...(Array.isArray(values.dns) ? { dnsNames: values.dns as string[] } : {}),
       });
       await mkdir(out, { recursive: true, mode: 0o700 });

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { openCa, type OpenCaOptions, type OpenedCa } from '../../../ca/open.ts';
 import { readPassphrase } from '../../../crypto/index.ts';
-import { normalizeSerialHex, parseCertificatePem } from '../../../protocol/x509/index.ts';
+import { parseCertificatePem, serialHexFromDisplay } from '../../../protocol/x509/index.ts';
 import { EXIT, UsageError, requireString, type Io } from '../../command.ts';
 
 export const DATA = { type: 'string', description: 'CA data directory (created by `ca init`)', valueName: 'DIR' } as const;
@@ -38,9 +38,9 @@ export function positiveInt(raw: unknown, name: string, fallback: number, max = 
 
 /** Accepts a serial as `ca list` prints it, or as openssl does (upper case, colons). */
 export function serialArg(raw: string): string {
-  const hex = raw.replace(/:/g, '').toLowerCase();
-  if (!/^[0-9a-f]{1,40}$/.test(hex)) throw new UsageError(`not a certificate serial: ${raw}`);
-  return normalizeSerialHex(hex.length % 2 ? `0${hex}` : hex);
+  const hex = serialHexFromDisplay(raw);
+  if (!hex) throw new UsageError(`not a certificate serial: ${raw}`);
+  return hex;
 }
 
 export function onePositional(positionals: string[], what: string): string {
