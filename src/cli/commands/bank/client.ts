@@ -5,7 +5,7 @@ import { UsageError, requireString } from '../../command.ts';
 export const URL_OPT = { type: 'string', description: 'base URL of the bank (e.g. http://127.0.0.1:7002)', valueName: 'URL' } as const;
 export const TOKEN = { type: 'string', description: 'account holder token (printed by open-account)', valueName: 'T' } as const;
 export const OPERATOR_TOKEN = { type: 'string', description: "the bank operator's token (printed by bank init)", valueName: 'T' } as const;
-export const JSON_OUT = { type: 'boolean', description: 'print the result as JSON' } as const;
+export { JSON_OUT } from '../../output.ts';
 
 export type BankReply = { status: number; body: Record<string, unknown> };
 

@@ -1,27 +1,18 @@
 // Helpers shared by the `quittance ca` commands.
 import { resolve } from 'node:path';
 import { openCa, type OpenCaOptions, type OpenedCa } from '../../../ca/open.ts';
-import { readPassphrase } from '../../../crypto/index.ts';
 import { parseCertificatePem, serialHexFromDisplay } from '../../../protocol/x509/index.ts';
-import { EXIT, UsageError, requireString, type Io } from '../../command.ts';
+import { UsageError, requireString, type Io } from '../../command.ts';
+import { failWith } from '../../output.ts';
+
+export { JSON_OUT, passphrase, printResult } from '../../output.ts';
+
+export function fail(io: Io, json: boolean, code: string, message: string): number {
+  return failWith(io, json, { code, message });
+}
 
 export const DATA = { type: 'string', description: 'CA data directory (created by `ca init`)', valueName: 'DIR' } as const;
 export const DB = { type: 'string', description: 'database URL (sqlite:PATH or postgres://…); default from ca.json', valueName: 'URL' } as const;
-export const JSON_OUT = { type: 'boolean', description: 'print the result as JSON' } as const;
-
-export async function passphrase(io: Io, prompt: string): Promise<string> {
-  return readPassphrase({ environment: io.env, prompt });
-}
-
-export function printResult(io: Io, json: boolean, value: unknown, text: string): void {
-  io.out(json ? JSON.stringify(value, null, 2) + '\n' : text);
-}
-
-export function fail(io: Io, json: boolean, code: string, message: string): number {
-  if (json) io.out(JSON.stringify({ ok: false, code, message }) + '\n');
-  else io.err(`${code}: ${message}\n`);
-  return EXIT.FAILED;
-}
 
 export function keyAlg(raw: unknown): 'Ed25519' | 'P-256' {
   if (raw === undefined || raw === 'ed25519') return 'Ed25519';

@@ -1,15 +1,15 @@
 // Helpers shared by the `quittance payment` commands.
 import { resolve } from 'node:path';
-import { readPassphrase } from '../../../crypto/index.ts';
+import { passphrase as askPassphrase } from '../../output.ts';
 import { openPayment, openPaymentStore, type OpenedPayment, type OpenedPaymentStore } from '../../../payment/open.ts';
 import { requireString, type Io } from '../../command.ts';
 
 export const DATA = { type: 'string', description: 'payment server data directory (created by `payment init`)', valueName: 'DIR' } as const;
 export const DB = { type: 'string', description: 'database URL (sqlite:PATH or postgres://…); default from payment.json', valueName: 'URL' } as const;
-export const JSON_OUT = { type: 'boolean', description: 'print the result as JSON' } as const;
+export { JSON_OUT } from '../../output.ts';
 
-export async function passphrase(io: Io, prompt = 'Payment server key passphrase: '): Promise<string> {
-  return readPassphrase({ environment: io.env, prompt });
+export function passphrase(io: Io, prompt = 'Payment server key passphrase: '): Promise<string> {
+  return askPassphrase(io, prompt);
 }
 
 function dbOpt(values: Record<string, unknown>): { db?: string } {
