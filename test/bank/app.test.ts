@@ -285,7 +285,7 @@ for (const t of testDatabases()) {
       await fundAccount(bank, shopper.id, 'JPY:5000');
 
       const started = performance.now();
-      const poll = bank.app.inject({ method: 'GET', url: `/v1/accounts/${pay.id}/history?direction=incoming&after=0&wait=10`, headers: bearer(pay.token) });
+      const poll = bank.app.inject({ method: 'GET', url: `/v1/accounts/${pay.id}/history?direction=incoming&after=0&wait=30`, headers: bearer(pay.token) });
       let settled = false;
       void poll.then(() => (settled = true));
       await new Promise((r) => setTimeout(r, 150));
@@ -294,7 +294,8 @@ for (const t of testDatabases()) {
       assert.equal(tr.statusCode, 201);
       const res = await poll;
       assert.equal(res.statusCode, 200);
-      assert.ok(performance.now() - started < 5000, 'answered when the transfer arrived, not at the end of the wait');
+      // Generous bound: it only has to tell "when the transfer arrived" from "after the 30 s wait".
+      assert.ok(performance.now() - started < 20_000, 'answered when the transfer arrived, not at the end of the wait');
       assert.deepEqual(res.json().entries.map((x: { subject: string; amount: string }) => [x.subject, x.amount]), [['reserve-pub-key-abc', 'JPY:3000']]);
       assert.equal(res.json().next, 1);
 
@@ -311,7 +312,8 @@ for (const t of testDatabases()) {
       const t1 = performance.now();
       const quick = await capped.app.inject({ method: 'GET', url: `/v1/accounts/${c.id}/history?wait=600`, headers: bearer(c.token) });
       assert.equal(quick.statusCode, 200);
-      assert.ok(performance.now() - t1 < 1000);
+      // Generous bound: it only has to tell "capped to 0 s" from "the 600 s asked for".
+      assert.ok(performance.now() - t1 < 10_000);
     });
 
     test('many concurrent transfers from one account: exactly as many succeed as the balance covers', async (ctx) => {
