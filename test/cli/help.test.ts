@@ -27,6 +27,8 @@ describe('quittance --help', () => {
         assert.match(r.out, new RegExp(`^Usage: quittance ${g.name} ${c.name}\\b`, 'm'));
         for (const name of Object.keys(c.options)) assert.match(r.out, new RegExp(`^  --${name}\\b`, 'm'), `--${name} documented`);
         assert.match(r.out, /^ {2}--help\b/m);
+        // No code identifiers leaked into prose (a refactor once turned "passphrase" into "S.passphrase").
+        assert.doesNotMatch(r.out, /\b[A-Z]\.[a-z]\w*/);
       });
     }
   }

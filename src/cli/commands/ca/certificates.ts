@@ -50,7 +50,7 @@ export const issue: Command = {
     dns: { type: 'string', multiple: true, description: 'DNS name for TLS server use', valueName: 'NAME' },
     days: { type: 'string', description: 'lifetime in days (default from ca.json)', valueName: 'N' },
   },
-  details: `The new key is generated here and written encrypted (key.pem) with the same S.passphrase
+  details: `The new key is generated here and written encrypted (key.pem) with the same passphrase
 as the CA key (QUITTANCE_PASSPHRASE or a prompt). chain.pem is the leaf followed by the CA.
 The certificate is recorded in the CA database, so it can be listed and revoked.`,
   async run({ values }, io) {

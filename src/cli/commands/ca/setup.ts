@@ -22,7 +22,7 @@ export const init: Command = {
     db: S.DB,
   },
   details: `Writes DIR/ca-key.pem (PKCS#8, PBES2/PBKDF2-SHA256 600,000 iterations, AES-256-CBC),
-DIR/ca-cert.pem (give this to every relying party) and DIR/ca.json. The key S.passphrase
+DIR/ca-cert.pem (give this to every relying party) and DIR/ca.json. The key passphrase
 comes from QUITTANCE_PASSPHRASE or a prompt. The operator token is printed once; only its
 SHA-256 is stored.`,
   async run({ values }, io) {
@@ -35,7 +35,7 @@ SHA-256 is stored.`,
     const alg = S.keyAlg(values.alg);
     if (isInitialized(dir)) return S.fail(io, false, 'CLI_CA_EXISTS', `${dir} already holds a CA; refusing to overwrite it`);
     const pass = await S.passphrase(io, 'New CA key passphrase: ');
-    if (pass.length < MIN_PASSPHRASE) return S.fail(io, false, 'CLI_PASSPHRASE_TOO_SHORT', `the CA key S.passphrase must have at least ${MIN_PASSPHRASE} characters`);
+    if (pass.length < MIN_PASSPHRASE) return S.fail(io, false, 'CLI_PASSPHRASE_TOO_SHORT', `the CA key passphrase must have at least ${MIN_PASSPHRASE} characters`);
     const ca = await initCa(dir, {
       passphrase: pass,
       ...(typeof values.name === 'string' ? { name: values.name } : {}),
@@ -63,7 +63,7 @@ export const serve: Command = {
     db: S.DB,
     'auto-approve': { type: 'boolean', description: 'DEMO ONLY: issue certificates at registration without an operator' },
     'tls-cert': { type: 'string', description: 'serve HTTPS with this certificate chain (PEM, leaf first)', valueName: 'FILE' },
-    'tls-key': { type: 'string', description: 'encrypted private key for --tls-cert (same S.passphrase)', valueName: 'FILE' },
+    'tls-key': { type: 'string', description: 'encrypted private key for --tls-cert (same passphrase)', valueName: 'FILE' },
   },
   details: `Prints one JSON line {"event":"ready","party":"ca","url":…} when it listens; stops on SIGINT/SIGTERM.
 With --tls-cert/--tls-key the server speaks HTTPS and accepts operator certificates
