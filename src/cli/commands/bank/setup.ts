@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { createApp } from '../../../bank/app.ts';
 import { initBank } from '../../../bank/init.ts';
 import { openBank } from '../../../bank/open.ts';
-import { EXIT, parsePort, requireString, type Command } from '../../command.ts';
+import { listenAddress, listenOptions, serveUntilStopped, serverLogger } from '../../serve.ts';
+import { EXIT, requireString, type Command } from '../../command.ts';
 
 const DATA = { type: 'string', description: 'bank data directory (created by `bank init`)', valueName: 'DIR' } as const;
 const DB = { type: 'string', description: 'database URL (sqlite:PATH or postgres://…); default from bank.json', valueName: 'URL' } as const;
@@ -36,28 +37,20 @@ export const serve: Command = {
   summary: 'run the bank server (accounts, transfers, history, statements)',
   options: {
     data: DATA,
-    port: { type: 'string', description: 'TCP port (default 7002; 0 picks a free one)', valueName: 'N' },
-    host: { type: 'string', description: 'address to listen on (default 127.0.0.1)', valueName: 'HOST' },
+    ...listenOptions(7002),
     db: DB,
     'self-service': SELF_SERVICE,
   },
   details: 'Prints one JSON line {"event":"ready","party":"bank","url":…} when it listens; stops on SIGINT/SIGTERM.',
   async run({ values }, io) {
-    const port = parsePort(values.port, 7002);
-    const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
+    const address = listenAddress(values, 7002);
     const bank = await openBank(resolve(requireString(values, 'data')), {
       ...(typeof values.db === 'string' ? { db: values.db } : {}),
       ...(values['self-service'] ? { configOverrides: { selfService: true } } : {}),
     });
     try {
-      const app = createApp(bank.deps, { logger: { level: io.env.QUITTANCE_LOG_LEVEL ?? 'info' } });
-      try {
-        const address = await app.listen({ port, host });
-        io.out(JSON.stringify({ event: 'ready', party: 'bank', url: address }) + '\n');
-        await io.stopSignal;
-      } finally {
-        await app.close();
-      }
+      const app = createApp(bank.deps, { logger: serverLogger(io) });
+      await serveUntilStopped(app, io, 'bank', address);
     } finally {
       await bank.close();
     }

@@ -6,7 +6,8 @@ import { MIN_PASSPHRASE, initCa } from '../../../ca/init.ts';
 import { isInitialized } from '../../../ca/data-dir.ts';
 import { tlsServerOptions } from '../../../http/tls.ts';
 import { fingerprintSha256, formatFingerprint } from '../../../protocol/x509/index.ts';
-import { EXIT, UsageError, parsePort, requireString, type Command } from '../../command.ts';
+import { EXIT, UsageError, requireString, type Command } from '../../command.ts';
+import { listenAddress, listenOptions, serveUntilStopped, serverLogger } from '../../serve.ts';
 import * as S from './shared.ts';
 
 export const init: Command = {
@@ -58,8 +59,7 @@ export const serve: Command = {
   summary: 'run the CA server (registration, certificates, CRL, operator API)',
   options: {
     data: S.DATA,
-    port: { type: 'string', description: 'TCP port (default 7001; 0 picks a free one)', valueName: 'N' },
-    host: { type: 'string', description: 'address to listen on (default 127.0.0.1)', valueName: 'HOST' },
+    ...listenOptions(7001),
     db: S.DB,
     'auto-approve': { type: 'boolean', description: 'DEMO ONLY: issue certificates at registration without an operator' },
     'tls-cert': { type: 'string', description: 'serve HTTPS with this certificate chain (PEM, leaf first)', valueName: 'FILE' },
@@ -71,8 +71,7 @@ With --tls-cert/--tls-key the server speaks HTTPS and accepts operator certifica
 besides the bearer token. Make the server certificate with
   quittance ca issue --data DIR --role ca --name "Quittance CA" --dns localhost --out tls/`,
   async run({ values }, io) {
-    const port = parsePort(values.port, 7001);
-    const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
+    const address = listenAddress(values, 7001);
     const tlsCert = values['tls-cert'];
     const tlsKey = values['tls-key'];
     if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
@@ -81,14 +80,8 @@ besides the bearer token. Make the server certificate with
     const overrides = values['auto-approve'] ? { configOverrides: { autoApprove: true } } : {};
     return S.withCa(values, { passphrase: pass, ...overrides }, async (ca) => {
       const https = tls ? tlsServerOptions({ certPem: tls.cert, keyPem: tls.key, passphrase: pass, clientCaPem: ca.caCertPem }) : undefined;
-      const app = createApp(ca.deps, { logger: { level: io.env.QUITTANCE_LOG_LEVEL ?? 'info' }, ...(https ? { https } : {}) });
-      try {
-        const address = await app.listen({ port, host });
-        io.out(JSON.stringify({ event: 'ready', party: 'ca', url: address }) + '\n');
-        await io.stopSignal;
-      } finally {
-        await app.close();
-      }
+      const app = createApp(ca.deps, { logger: serverLogger(io), ...(https ? { https } : {}) });
+      await serveUntilStopped(app, io, 'ca', address);
       return EXIT.OK;
     });
   },

@@ -5,7 +5,8 @@ import { currencyDigits } from '../../../protocol/currencies.ts';
 import { createApp } from '../../../payment/app.ts';
 import { ensureDenominationKeys } from '../../../payment/denominations.ts';
 import { initPayment } from '../../../payment/init.ts';
-import { EXIT, UsageError, parsePort, requireString, type Command } from '../../command.ts';
+import { EXIT, UsageError, requireString, type Command } from '../../command.ts';
+import { listenAddress, listenOptions, serveUntilStopped, serverLogger } from '../../serve.ts';
 import * as S from './shared.ts';
 
 function dayOption(raw: unknown, name: string): number | undefined {
@@ -101,26 +102,18 @@ export const serve: Command = {
   summary: 'run the payment server (signed denomination key list)',
   options: {
     data: S.DATA,
-    port: { type: 'string', description: 'TCP port (default 7003; 0 picks a free one)', valueName: 'N' },
-    host: { type: 'string', description: 'address to listen on (default 127.0.0.1)', valueName: 'HOST' },
+    ...listenOptions(7003),
     db: S.DB,
   },
   details: `Makes the denomination keys that are due, then prints one JSON line
 {"event":"ready","party":"payment","url":…} when it listens; stops on SIGINT/SIGTERM.
 The key passphrase comes from QUITTANCE_PASSPHRASE or a prompt.`,
   async run({ values }, io) {
-    const port = parsePort(values.port, 7003);
-    const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
+    const address = listenAddress(values, 7003);
     return S.withPayment(values, io, async (p) => {
       await ensureDenominationKeys(p.deps, p.deps.clock());
-      const app = createApp(p.deps, { logger: { level: io.env.QUITTANCE_LOG_LEVEL ?? 'info' } });
-      try {
-        const address = await app.listen({ port, host });
-        io.out(JSON.stringify({ event: 'ready', party: 'payment', url: address }) + '\n');
-        await io.stopSignal;
-      } finally {
-        await app.close();
-      }
+      const app = createApp(p.deps, { logger: serverLogger(io) });
+      await serveUntilStopped(app, io, 'payment', address);
       return EXIT.OK;
     });
   },
