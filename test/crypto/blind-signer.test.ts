@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { blindSign, denominationPublicKey, generateDenominationKey } from '../../src/crypto/blind-signer.ts';
-import type { Result } from '../../src/protocol/result.ts';
 import { BLINDING_SEED_EXTRA_BYTES, blind, blindingFactorFromSeed, finalize, verify, type BlindRsaPublicKey } from '../../src/protocol/rfc9474.ts';
+import { modInverse, value } from '../helpers/results.ts';
 
 type Vector = Record<'p' | 'q' | 'n' | 'e' | 'd' | 'msg' | 'inv' | 'blinded_msg' | 'blind_sig' | 'sig', string>;
 const v = JSON.parse(readFileSync(new URL('../vectors/rfc9474.json', import.meta.url), 'utf8')) as Vector;
@@ -17,19 +17,7 @@ const hex = (s: string): Uint8Array<ArrayBuffer> => new Uint8Array(Buffer.from(s
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const b64u = (x: bigint): string => Buffer.from(x.toString(16).padStart(Math.ceil(x.toString(16).length / 2) * 2, '0'), 'hex').toString('base64url');
 
-function value<T>(r: Result<T, string>): T {
-  if (!r.ok) assert.fail(`${r.code}: ${r.message}`);
-  return r.value;
-}
 
-function modInverse(a: bigint, m: bigint): bigint {
-  let [r0, r1, s0, s1] = [m, a % m, 0n, 1n];
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1, s0, s1] = [r1, r0 - q * r1, s1, s0 - q * s1];
-  }
-  return ((s0 % m) + m) % m;
-}
 
 /** The RFC's key as an OpenSSL KeyObject, with the CRT parameters the RFC leaves out. */
 function vectorPrivateKey() {

@@ -17,7 +17,7 @@ import {
   verify,
   type BlindRsaPublicKey,
 } from '../../src/protocol/rfc9474.ts';
-import type { Result } from '../../src/protocol/result.ts';
+import { modInverse, value } from '../helpers/results.ts';
 
 type Vector = Record<'name' | 'p' | 'q' | 'n' | 'e' | 'd' | 'msg' | 'salt' | 'encoded_msg' | 'inv' | 'blinded_msg' | 'blind_sig' | 'sig', string>;
 const v = JSON.parse(readFileSync(new URL('../vectors/rfc9474.json', import.meta.url), 'utf8')) as Vector;
@@ -25,19 +25,7 @@ const hex = (s: string): Uint8Array<ArrayBuffer> => new Uint8Array(Buffer.from(s
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const int = (s: string): bigint => BigInt(`0x${s}`);
 
-function value<T>(r: Result<T, string>): T {
-  if (!r.ok) assert.fail(`${r.code}: ${r.message}`);
-  return r.value;
-}
 
-function modInverse(a: bigint, m: bigint): bigint {
-  let [r0, r1, s0, s1] = [m, a % m, 0n, 1n];
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1, s0, s1] = [r1, r0 - q * r1, s1, s0 - q * s1];
-  }
-  return ((s0 % m) + m) % m;
-}
 
 const key = value(blindRsaPublicKey(int(v.n), int(v.e)));
 const kLen = value(modulusBytes(key));
