@@ -8,10 +8,5 @@ export function formatSigned(currency: string, minor: bigint): string {
   return minor < 0n ? `-${formatAmount({ currency, minor: -minor })}` : formatAmount({ currency, minor });
 }
 
-/** sum()/count() come back as bigint, number or numeric string depending on the driver (src/store/index.ts). */
-export function toBigInt(v: unknown): bigint {
-  if (v === null || v === undefined) return 0n;
-  if (typeof v === 'bigint') return v;
-  if (typeof v === 'number' || typeof v === 'string') return BigInt(v);
-  throw new TypeError(`expected an integer from the database, got ${typeof v}`);
-}
+/** Re-exported for the bank's modules; the helper belongs to the store (src/store/values.ts). */
+export { toBigInt } from '../store/values.ts';

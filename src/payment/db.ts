@@ -23,6 +23,145 @@ export interface PaymentDenominationKeyTable {
   created_at: string;
 }
 
+export type LedgerAccountKind = 'bank' | 'float' | 'reserve' | 'suspense' | 'merchant' | 'fees';
+
+/**
+ * A ledger account (ledger.ts). Balance = credits_posted − debits_posted;
+ * money on hold is in the *_pending columns until its transfer is posted or voided.
+ */
+export interface PaymentLedgerAccountTable {
+  /** "bank:JPY", "float:JPY", "suspense:JPY", "reserve:<pub>" (ledger.ts accountIds). */
+  id: string;
+  currency: string;
+  kind: LedgerAccountKind;
+  debits_posted: bigint;
+  credits_posted: bigint;
+  debits_pending: bigint;
+  credits_pending: bigint;
+  created_at: string;
+}
+
+export type LedgerFlow = 'posted' | 'pending' | 'post_pending' | 'void_pending';
+
+/** Immutable: a row is inserted once and never changed. */
+export interface PaymentLedgerTransferTable {
+  id: string;
+  flow: LedgerFlow;
+  debit_account: string;
+  credit_account: string;
+  currency: string;
+  amount: bigint;
+  /** For post_pending / void_pending: the pending transfer resolved (unique). */
+  pending_id: string | null;
+  /** What moved the money: "load", "withdraw", "bounce", … */
+  reason: string;
+  created_at: string;
+}
+
+/** How far the loader has read a watched bank account's history. */
+export interface PaymentBankCursorTable {
+  bank_account: string;
+  currency: string;
+  last_seq: number;
+  updated_at: string;
+}
+
+/** Every incoming bank entry seen, once, with what was done about it. */
+export interface PaymentBankIncomingTable {
+  bank_account: string;
+  seq: number;
+  bank_transfer_id: string;
+  counterparty: string;
+  currency: string;
+  amount: bigint;
+  subject: string;
+  outcome: 'credited' | 'bounced';
+  reserve_pub: string | null;
+  created_at: string;
+}
+
+/** Money sent back to its sender because its subject named no reserve. */
+export interface PaymentBounceTable {
+  /** Also the pending ledger transfer's id and the bank transfer id. */
+  id: string;
+  bank_account: string;
+  seq: number;
+  to_account: string;
+  currency: string;
+  amount: bigint;
+  reason: string;
+  state: 'pending' | 'sent' | 'failed';
+  attempts: number;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PaymentReserveTable {
+  /** Ed25519 public key, base64url: the loading transfer's subject. */
+  reserve_pub: string;
+  /** Fixed by the first load; a load in another currency is bounced. */
+  currency: string;
+  created_at: string;
+}
+
+export interface PaymentWithdrawalTable {
+  reserve_pub: string;
+  request_id: string;
+  /** SHA-256 (hex) of the signed body: the same id with another body is refused. */
+  request_hash: string;
+  currency: string;
+  amount: bigint;
+  created_at: string;
+}
+
+export interface PaymentSwapTable {
+  swap_id: string;
+  request_hash: string;
+  currency: string;
+  amount: bigint;
+  created_at: string;
+}
+
+/** Every blinded envelope the server signed: the float is their value minus the spent coins'. */
+export interface PaymentIssuedEnvelopeTable {
+  /** SHA-256 of the blinded message, base64url. */
+  envelope_hash: string;
+  /** "withdraw" | "swap" (later: payment change, refunds). */
+  source: string;
+  /** "<reservePub>/<requestId>" for a withdrawal, the swap id for a swap. */
+  source_id: string;
+  position: number;
+  denomination_id: string;
+  currency: string;
+  value: bigint;
+  /** base64url; returned again when the request is repeated. */
+  blind_signature: string;
+  created_at: string;
+}
+
+export interface PaymentSpentCoinTable {
+  /** Primary key: a coin is spent once. */
+  coin_pub: string;
+  denomination_id: string;
+  currency: string;
+  value: bigint;
+  /** "swap" (later: "payment"). */
+  spent_by: string;
+  spent_ref: string;
+  created_at: string;
+}
+
 export interface PaymentDatabase {
   payment_denomination_keys: PaymentDenominationKeyTable;
+  payment_ledger_accounts: PaymentLedgerAccountTable;
+  payment_ledger_transfers: PaymentLedgerTransferTable;
+  payment_bank_cursors: PaymentBankCursorTable;
+  payment_bank_incoming: PaymentBankIncomingTable;
+  payment_bounces: PaymentBounceTable;
+  payment_reserves: PaymentReserveTable;
+  payment_withdrawals: PaymentWithdrawalTable;
+  payment_swaps: PaymentSwapTable;
+  payment_issued_envelopes: PaymentIssuedEnvelopeTable;
+  payment_spent_coins: PaymentSpentCoinTable;
 }

@@ -4,6 +4,19 @@ import type { PaymentConfig } from './config.ts';
 import type { PaymentDatabase } from './db.ts';
 import type { PaymentSigner } from './signer.ts';
 
+/**
+ * The payment server's own account(s) at the bank (DIR/bank-link.json, written
+ * by `quittance payment link-bank`): where shoppers send money to load a
+ * reserve, watched by loader.ts. Absent: the server takes no loads.
+ */
+export type BankLink = {
+  /** The bank's base URL. */
+  url: string;
+  /** The bank holder token of the payment server (bearer). */
+  token: string;
+  accounts: { currency: string; accountId: string }[];
+};
+
 /** Everything the payment server needs, passed in plainly (STYLE: "Servers are thin"). */
 export type PaymentDeps = {
   db: Kysely<PaymentDatabase>;
@@ -16,6 +29,7 @@ export type PaymentDeps = {
   isUniqueViolation: (e: unknown) => boolean;
   /** Per-process caches; shared state lives in the database only. */
   caches: PaymentCaches;
+  bankLink?: BankLink;
 };
 
 export type PaymentCaches = {

@@ -19,3 +19,4 @@ export { openDatabase, type Dialect, type OpenOptions, type Store } from './open
 export { migrate, type Migration, type MigrateOptions } from './migrate.ts';
 export { withRetry, type RetryOptions } from './with-retry.ts';
 export { isUniqueViolation, isRetryableConflict } from './db-errors.ts';
+export { toBigInt } from './values.ts';

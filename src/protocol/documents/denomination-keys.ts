@@ -59,6 +59,15 @@ export const DenominationKey = z
   });
 export type DenominationKey = z.infer<typeof DenominationKey>;
 
+/**
+ * Where to send money to load a reserve (DESIGN §4 "loading"): the payment
+ * server's bank account per currency. In the signed list so that a wallet
+ * pays the account the certified payment server named, not one a network
+ * attacker substituted.
+ */
+export const LoadingAccount = z.strictObject({ currency: z.string().regex(/^[A-Z]{3}$/, 'currency: ISO 4217'), bankAccount: z.string().regex(/^QB[0-9]{2}[0-9A-Z]{12}$/, 'bankAccount: a bank account id') });
+export type LoadingAccount = z.infer<typeof LoadingAccount>;
+
 export const DenominationKeys = z
   .strictObject({
     typ: z.literal(DENOMINATION_KEYS_TYP),
@@ -66,6 +75,8 @@ export const DenominationKeys = z
     paymentServer: PartyRef,
     issuedAt: Rfc3339Utc,
     keys: z.array(DenominationKey).min(1).max(MAX_DENOMINATION_KEYS),
+    /** Absent when the payment server has no bank link (it cannot take loads then). */
+    loading: z.array(LoadingAccount).max(16).optional(),
   })
   .superRefine((d, ctx) => {
     if (!Array.isArray(d.keys)) return;

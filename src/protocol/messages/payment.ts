@@ -1,0 +1,171 @@
+// Wire messages of the payment server's e-money API (DESIGN §4): reserves
+// (loading), withdrawal, swap (change) and coin state. Shared by the payment
+// server and the wallet.
+//
+// Keys and signatures:
+// - A reserve key and a coin key are raw Ed25519 keys (32 bytes, base64url),
+//   derived from the wallet seed (src/wallet/derive.ts), never certified.
+// - A reserve key signs its withdrawal and a coin key signs the swap that
+//   spends it: Ed25519 over `label || 0x00 || RFC 8785(body)` (ed25519.ts),
+//   with the labels below, so a signature is bound to its purpose and to every
+//   field of the request including the envelopes it pays for.
+// - A coin is (coinPub, denominationId, denominationSignature): the RFC 9474
+//   signature of the 32 coin public key bytes under the denomination key.
+import { z } from 'zod';
+import { AmountString } from '../amount.ts';
+import { decodeBase64url } from '../base64url.ts';
+import { Sha256B64u } from '../documents/fields.ts';
+import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES, signingBytes } from '../ed25519.ts';
+import { MAX_MODULUS_BITS, MIN_MODULUS_BITS } from '../rfc9474.ts';
+
+export const WITHDRAW_LABEL = 'quittance/withdraw/v1';
+export const SWAP_LABEL = 'quittance/swap/v1';
+
+/** Envelopes (and coins) per request: a withdrawal of 64 signatures takes ~60 ms of RSA work. */
+export const MAX_ENVELOPES = 64;
+export const MAX_COINS = 64;
+
+const B64U = /^[A-Za-z0-9_-]+$/;
+
+/** Canonical base64url of exactly `bytes` bytes (one spelling per value). */
+function fixedB64u(name: string, bytes: number) {
+  const chars = Math.ceil((bytes * 4) / 3);
+  return z
+    .string()
+    .length(chars, `${name}: ${bytes} bytes, base64url without padding`)
+    .regex(B64U, `${name}: base64url without padding`)
+    .refine((s) => decodeBase64url(s)?.length === bytes, `${name}: not canonical base64url of ${bytes} bytes`);
+}
+
+/** base64url of an RSA-sized value (2048-8192-bit modulus): envelopes and blind or coin signatures. */
+function rsaB64u(name: string) {
+  return z
+    .string()
+    .min(Math.ceil(MIN_MODULUS_BITS / 6))
+    .max(Math.ceil(MAX_MODULUS_BITS / 6))
+    .regex(B64U, `${name}: base64url without padding`)
+    .refine((s) => decodeBase64url(s) !== undefined, `${name}: not canonical base64url`);
+}
+
+export const Ed25519PublicKey = fixedB64u('public key', ED25519_PUBLIC_KEY_BYTES);
+export const Ed25519Signature = fixedB64u('signature', ED25519_SIGNATURE_BYTES);
+/** The RFC 9474 blinded message (the envelope), as long as the denomination key's modulus. */
+export const BlindedMessage = rsaB64u('blindedMessage');
+export const RsaSignature = rsaB64u('signature');
+
+/** Chosen by the wallet, unique per reserve (withdrawal) or globally (swap); repeating it repeats the answer. */
+export const RequestId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'request id: 16-64 base64url characters');
+
+export const Envelope = z.strictObject({ denominationId: Sha256B64u, blindedMessage: BlindedMessage });
+export type Envelope = z.infer<typeof Envelope>;
+
+function distinct<T>(items: readonly T[], key: (t: T) => string): boolean {
+  return new Set(items.map(key)).size === items.length;
+}
+
+const Envelopes = z
+  .array(Envelope)
+  .min(1)
+  .max(MAX_ENVELOPES)
+  .refine((es) => distinct(es, (e) => e.blindedMessage), 'envelopes: the same envelope twice');
+
+// ---------------------------------------------------------------- reserves
+
+/** GET /v1/reserves/:reservePub?wait=S&credited=AMOUNT: long-polls until at least `credited` has arrived. */
+export const ReserveQuery = z.strictObject({
+  wait: z.coerce.number().int().min(0).max(600).default(0),
+  credited: AmountString.optional(),
+});
+export type ReserveQuery = z.infer<typeof ReserveQuery>;
+
+export const ReserveView = z.strictObject({
+  reservePub: Ed25519PublicKey,
+  currency: z.string(),
+  /** Everything loaded into the reserve so far. */
+  credited: AmountString,
+  /** Everything withdrawn from it so far. */
+  withdrawn: AmountString,
+  /** What may still be withdrawn: credited − withdrawn. */
+  balance: AmountString,
+  createdAt: z.string(),
+});
+export type ReserveView = z.infer<typeof ReserveView>;
+
+// ---------------------------------------------------------------- withdrawal
+
+export const WithdrawBody = z.strictObject({ requestId: RequestId, reservePub: Ed25519PublicKey, envelopes: Envelopes });
+export type WithdrawBody = z.infer<typeof WithdrawBody>;
+
+/** POST /v1/reserves/:reservePub/withdraw */
+export const WithdrawRequest = WithdrawBody.extend({ reserveSignature: Ed25519Signature });
+export type WithdrawRequest = z.infer<typeof WithdrawRequest>;
+
+/** What the reserve key signs: every field of the request except the signature. */
+export function withdrawSigningBytes(body: WithdrawBody): Uint8Array<ArrayBuffer> {
+  return signingBytes(WITHDRAW_LABEL, { requestId: body.requestId, reservePub: body.reservePub, envelopes: body.envelopes.map((e) => ({ denominationId: e.denominationId, blindedMessage: e.blindedMessage })) });
+}
+
+/** One blind signature per envelope, in the request's order. */
+export const BlindSignaturesResponse = z.strictObject({ requestId: RequestId, blindSignatures: z.array(RsaSignature).min(1).max(MAX_ENVELOPES) });
+export type BlindSignaturesResponse = z.infer<typeof BlindSignaturesResponse>;
+
+// ---------------------------------------------------------------- coins and swap
+
+/** A coin as the wallet holds and shows it (bearer: whoever has the coin's private key may spend it). */
+export const Coin = z.strictObject({ coinPub: Ed25519PublicKey, denominationId: Sha256B64u, denominationSignature: RsaSignature });
+export type Coin = z.infer<typeof Coin>;
+
+export const SpentCoin = Coin.extend({ coinSignature: Ed25519Signature });
+export type SpentCoin = z.infer<typeof SpentCoin>;
+
+export const SwapBody = z.strictObject({
+  swapId: RequestId,
+  coins: z
+    .array(Coin)
+    .min(1)
+    .max(MAX_COINS)
+    .refine((cs) => distinct(cs, (c) => c.coinPub), 'coins: the same coin twice'),
+  envelopes: Envelopes,
+});
+export type SwapBody = z.infer<typeof SwapBody>;
+
+/** POST /v1/swap: spend `coins`, receive blind signatures on `envelopes` of the same total. */
+export const SwapRequest = z.strictObject({
+  swapId: RequestId,
+  coins: z
+    .array(SpentCoin)
+    .min(1)
+    .max(MAX_COINS)
+    .refine((cs) => distinct(cs, (c) => c.coinPub), 'coins: the same coin twice'),
+  envelopes: Envelopes,
+});
+export type SwapRequest = z.infer<typeof SwapRequest>;
+
+/**
+ * What every spent coin's key signs: the swap id, all coins (without their
+ * coin signatures) and all envelopes. A coin's signature therefore cannot be
+ * moved to another swap or to other envelopes.
+ */
+export function swapSigningBytes(body: SwapBody): Uint8Array<ArrayBuffer> {
+  return signingBytes(SWAP_LABEL, {
+    swapId: body.swapId,
+    coins: body.coins.map((c) => ({ coinPub: c.coinPub, denominationId: c.denominationId, denominationSignature: c.denominationSignature })),
+    envelopes: body.envelopes.map((e) => ({ denominationId: e.denominationId, blindedMessage: e.blindedMessage })),
+  });
+}
+
+/** GET /v1/coins/:coinPub. The server only knows spent coins: any other key is `unspent` as far as it can tell. */
+export const CoinStateView = z.strictObject({
+  coinPub: Ed25519PublicKey,
+  state: z.enum(['unspent', 'spent']),
+  spentAt: z.string().optional(),
+  /** What spent it, e.g. "swap". */
+  spentBy: z.string().optional(),
+  denominationId: z.string().optional(),
+});
+export type CoinStateView = z.infer<typeof CoinStateView>;
+
+// ---------------------------------------------------------------- loading
+
+/** GET /v1/loading answers `{ accounts: LoadingAccount[] }`; the signed key list carries the same under `loading`. */
+export { LoadingAccount } from '../documents/denomination-keys.ts';
