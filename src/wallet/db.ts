@@ -50,6 +50,9 @@ export type WalletReserveTable = {
   amount: bigint;
   payment_url: string | null;
   bank_transfer_id: string | null;
+  bank_url: string | null;
+  /** The shopper's bank account that paid the reserve. */
+  bank_account: string | null;
   state: ReserveState;
   created_at: string;
   updated_at: string;
@@ -68,8 +71,25 @@ export type WalletCoinTable = {
   signature: string | null;
   state: CoinState;
   reserve_pub: string | null;
+  /** The withdrawal (or swap) request that signs this coin; repeated as is after a crash. */
+  request_id: string | null;
   created_at: string;
   updated_at: string;
+};
+
+/** A denomination key from a payment server's signed key list, verified before it was stored. */
+export type WalletDenominationTable = {
+  denomination_id: string;
+  payment_url: string;
+  payment_party_id: string;
+  currency: string;
+  value: bigint;
+  /** SPKI DER, base64url. */
+  public_key: string;
+  valid_from: string;
+  withdraw_until: string;
+  deposit_until: string;
+  seen_at: string;
 };
 
 export type WalletDatabase = {
@@ -78,4 +98,5 @@ export type WalletDatabase = {
   wallet_derivations: WalletDerivationTable;
   wallet_reserves: WalletReserveTable;
   wallet_coins: WalletCoinTable;
+  wallet_denominations: WalletDenominationTable;
 };

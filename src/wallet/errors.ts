@@ -27,6 +27,20 @@ export const WALLET_ERROR_CODES = [
   // The certificate the CA returned is not for this wallet's key, or names
   // another display name or role: nothing is stored.
   'WALLET_CERTIFICATE_MISMATCH',
+  // The bank could not be reached, or answered something that is not the documented message.
+  'WALLET_BANK_UNREACHABLE',
+  'WALLET_BANK_RESPONSE_INVALID',
+  // The payment server could not be reached, or answered something that is not the documented message.
+  'WALLET_PAYMENT_UNREACHABLE',
+  'WALLET_PAYMENT_RESPONSE_INVALID',
+  // A blind signature from the payment server does not verify once unblinded: the coins stay pending, nothing is lost.
+  'WALLET_BLIND_SIGNATURE_INVALID',
+  // The payment server offers no denominations that add up to the amount now.
+  'WALLET_NO_DENOMINATION',
+  // The payment server names no bank account for this currency (it takes no loads).
+  'WALLET_LOADING_UNAVAILABLE',
+  // The credit did not arrive within the wait; the load is kept and `wallet load --resume` finishes it.
+  'WALLET_LOAD_TIMEOUT',
 ] as const;
 
 export type WalletErrorCode = (typeof WALLET_ERROR_CODES)[number];

@@ -1,5 +1,6 @@
 // `quittance wallet …`: the shopper's wallet on this machine.
 import type { Group } from '../../command.ts';
+import { load } from './load.ts';
 import { register } from './register.ts';
 import { init } from './setup.ts';
 import { balance, coins, status } from './views.ts';
@@ -7,5 +8,5 @@ import { balance, coins, status } from './views.ts';
 export const walletGroup: Group = {
   name: 'wallet',
   summary: "the shopper's wallet: identity, e-money",
-  commands: [init, register, status, balance, coins],
+  commands: [init, register, load, status, balance, coins],
 };
