@@ -1,0 +1,156 @@
+// End to end, in one process, through the same commands a user types:
+// register with the CA → open a bank account → load e-money (bank transfer,
+// the payment server's loader sees it, withdrawal) → balance → audit.
+// Then the crash case: the withdrawal's answer is lost on the way back; the
+// wallet keeps the coins pending and `--resume` gets the same coins while
+// the reserve is debited once.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createApp as createBankApp } from '../../src/bank/app.ts';
+import { openBank } from '../../src/bank/open.ts';
+import { createApp as createCaApp } from '../../src/ca/app.ts';
+import { openCa } from '../../src/ca/open.ts';
+import { createApp as createPaymentApp } from '../../src/payment/app.ts';
+import { startLoader } from '../../src/payment/loader.ts';
+import { openPayment } from '../../src/payment/open.ts';
+import { parseAmount } from '../../src/protocol/amount.ts';
+import { loadMoney, resumeLoads } from '../../src/wallet/load.ts';
+import { openWallet } from '../../src/wallet/open.ts';
+import { PASS, cli, initCaDir, issue, tempDir } from '../cli/helpers.ts';
+
+type Closer = () => Promise<unknown>;
+
+async function postJson(url: string, token: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (res.status >= 300) throw new Error(`${url}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+describe('end to end: register, open a bank account, load, balance, audit', () => {
+  const tmp = tempDir('quittance-e2e-');
+  const dirs = { ca: join(tmp.dir, 'ca'), bank: join(tmp.dir, 'bank'), pay: join(tmp.dir, 'payment'), payCert: join(tmp.dir, 'pay-cert'), wallet: join(tmp.dir, 'wallet') };
+  const closers: Closer[] = [];
+  const stopLoader = new AbortController();
+  let urls = { ca: '', bank: '', pay: '' };
+  let bankOperator = '';
+  let alice = { account: '', token: '' };
+  let payAccount = '';
+
+  before(async () => {
+    // The CA, approving at registration (demo setting), listening on loopback.
+    await initCaDir(dirs.ca);
+    const ca = await openCa(dirs.ca, { passphrase: PASS, configOverrides: { autoApprove: true } });
+    const caApp = createCaApp(ca.deps);
+    urls.ca = await caApp.listen({ port: 0, host: '127.0.0.1' });
+    closers.push(() => caApp.close(), () => ca.close());
+
+    // The bank.
+    const bankInit = await cli(['bank', 'init', '--data', dirs.bank]);
+    assert.equal(bankInit.code, 0, bankInit.err);
+    bankOperator = /operator token \(shown once, keep it secret\): (\S+)/.exec(bankInit.out)![1]!;
+    const bank = await openBank(dirs.bank, { configOverrides: { pollIntervalMs: 20 } });
+    const bankApp = createBankApp(bank.deps);
+    urls.bank = await bankApp.listen({ port: 0, host: '127.0.0.1' });
+    closers.push(() => bankApp.close(), () => bank.close());
+
+    // The payment server: certified by the CA, with its own account at the bank.
+    const { partyId } = await issue(dirs.ca, 'payment', 'Quittance Pay', dirs.payCert);
+    const init = await cli(['payment', 'init', '--data', dirs.pay, '--cert', join(dirs.payCert, 'chain.pem'), '--key', join(dirs.payCert, 'key.pem'), '--max-value', 'JPY:8192']);
+    assert.equal(init.code, 0, init.err);
+    const opened = await postJson(`${urls.bank}/v1/accounts`, bankOperator, { holder: partyId, currency: 'JPY', kind: 'payment' });
+    payAccount = (opened.account as { accountId: string }).accountId;
+    const link = await cli(['payment', 'link-bank', '--data', dirs.pay, '--bank', urls.bank, '--account', payAccount], { QUITTANCE_PASSPHRASE: PASS, QUITTANCE_BANK_TOKEN: opened.holderToken as string });
+    assert.equal(link.code, 0, link.err);
+    const pay = await openPayment(dirs.pay, { passphrase: PASS });
+    const payApp = createPaymentApp(pay.deps);
+    urls.pay = await payApp.listen({ port: 0, host: '127.0.0.1' });
+    const loader = startLoader(pay.deps, { signal: stopLoader.signal, waitSeconds: 1 });
+    closers.push(
+      async () => {
+        stopLoader.abort();
+        await loader;
+      },
+      () => payApp.close(),
+      () => pay.close(),
+    );
+  });
+
+  after(async () => {
+    for (const c of closers.reverse()) await c();
+    tmp.remove();
+  });
+
+  test('the wallet registers, loads JPY:10000 from the bank and holds it as coins; the audit passes', async () => {
+    assert.equal((await cli(['wallet', 'init', '--data', dirs.wallet])).code, 0);
+    const reg = await cli(['wallet', 'register', '--data', dirs.wallet, '--ca', urls.ca, '--name', 'Alice']);
+    assert.equal(reg.code, 0, reg.err);
+    assert.match(reg.out, /registered as "Alice"/);
+
+    // Alice's bank account, opened by the bank's operator and funded.
+    const opened = await postJson(`${urls.bank}/v1/accounts`, bankOperator, { holder: 'alice', currency: 'JPY' });
+    alice = { account: (opened.account as { accountId: string }).accountId, token: opened.holderToken as string };
+    await postJson(`${urls.bank}/v1/admin/fund`, bankOperator, { transferId: 'fund-alice', to: alice.account, amount: 'JPY:25000' });
+
+    const load = await cli(['wallet', 'load', '--data', dirs.wallet, '--bank', urls.bank, '--payment', urls.pay, '--amount', 'JPY:10000', '--account', alice.account], {
+      QUITTANCE_PASSPHRASE: PASS,
+      QUITTANCE_BANK_TOKEN: alice.token,
+    });
+    assert.equal(load.code, 0, load.err);
+    assert.match(load.out, /loaded JPY:10000 as 5 coins/);
+    assert.match(load.err, /transferred JPY:10000 to the payment server's account/);
+
+    const balance = await cli(['wallet', 'balance', '--data', dirs.wallet, '--json'], {});
+    assert.deepEqual(JSON.parse(balance.out), { balances: [{ currency: 'JPY', amount: 'JPY:10000', coins: 5 }] });
+    const coins = JSON.parse((await cli(['wallet', 'coins', '--data', dirs.wallet, '--json'], {})).out) as { coins: { value: string; state: string }[] };
+    assert.deepEqual(coins.coins.map((c) => c.value).sort(), ['JPY:1024', 'JPY:16', 'JPY:256', 'JPY:512', 'JPY:8192']);
+    assert.ok(coins.coins.every((c) => c.state === 'unspent'));
+
+    // The money moved at the bank exactly once.
+    const bal = (await (await fetch(`${urls.bank}/v1/accounts/${alice.account}`, { headers: { authorization: `Bearer ${alice.token}` } })).json()) as { balance: string };
+    assert.equal(bal.balance, 'JPY:15000');
+
+    const audit = await cli(['audit', '--db', `sqlite:${join(dirs.pay, 'payment.sqlite')}`], {});
+    assert.equal(audit.code, 0, audit.out + audit.err);
+  });
+
+  test('a withdrawal whose answer is lost is finished by resuming: the same coins, the reserve debited once', async () => {
+    const opened = await openWallet(dirs.wallet, { now: () => new Date() });
+    assert.ok(opened.ok);
+    const w = opened.value;
+    try {
+      const seed = await w.unlockSeed(PASS);
+      assert.ok(seed.ok);
+      // The payment server signs, but its answer never reaches the wallet.
+      const losing: typeof fetch = async (input, init) => {
+        const res = await fetch(input, init);
+        if (String(input).endsWith('/withdraw')) throw new TypeError('fetch failed', { cause: new Error('connection reset') });
+        return res;
+      };
+      const amount = parseAmount('JPY:3000');
+      assert.ok(amount.ok);
+      const lost = await loadMoney(w, { paymentUrl: urls.pay, amount: amount.value, bank: { bankUrl: urls.bank, account: alice.account, token: alice.token } }, { now: () => new Date(), fetch: losing, seed: seed.value });
+      assert.equal(lost.ok, false);
+      assert.equal(!lost.ok && lost.code, 'WALLET_PAYMENT_UNREACHABLE');
+      const pending = await w.db.selectFrom('wallet_coins').select(['coin_pub', 'state']).where('state', '=', 'pending').execute();
+      assert.ok(pending.length > 0);
+
+      const resumed = await resumeLoads(w, alice.token, { now: () => new Date(), fetch, seed: seed.value });
+      assert.deepEqual(resumed.failed, []);
+      assert.equal(resumed.resumed.length, 1);
+      const after = await w.db.selectFrom('wallet_coins').select(['coin_pub', 'state']).where('coin_pub', 'in', pending.map((p) => p.coin_pub)).execute();
+      assert.ok(after.every((c) => c.state === 'unspent'), 'the pending coins became spendable');
+      const reservePub = resumed.resumed[0]!.reservePub;
+      const view = (await (await fetch(`${urls.pay}/v1/reserves/${reservePub}`)).json()) as { credited: string; withdrawn: string; balance: string };
+      assert.deepEqual([view.credited, view.withdrawn, view.balance], ['JPY:3000', 'JPY:3000', 'JPY:0']);
+      seed.value.fill(0);
+    } finally {
+      await w.close();
+    }
+    const balance = JSON.parse((await cli(['wallet', 'balance', '--data', dirs.wallet, '--json'], {})).out) as { balances: { amount: string }[] };
+    assert.equal(balance.balances[0]!.amount, 'JPY:13000');
+    const audit = await cli(['audit', '--db', `sqlite:${join(dirs.pay, 'payment.sqlite')}`], {});
+    assert.equal(audit.code, 0, audit.out + audit.err);
+  });
+});
