@@ -1,18 +1,28 @@
-// The `quittance` command line: `quittance <group> <command> [options]`.
+// The `quittance` command line: `quittance <group> <command> [options]`, and a
+// few commands that belong to no party (`quittance audit`).
+import { audit } from './commands/audit.ts';
 import { bankGroup } from './commands/bank/index.ts';
 import { caGroup } from './commands/ca/index.ts';
 import { docGroup } from './commands/doc.ts';
 import { paymentGroup } from './commands/payment/index.ts';
 import { walletGroup } from './commands/wallet/index.ts';
-import { EXIT, UsageError, commandHelp, groupHelp, parseCommandArgs, type Group, type Io } from './command.ts';
+import { EXIT, UsageError, commandHelp, groupHelp, parseCommandArgs, type Command, type Group, type Io } from './command.ts';
 
 export const GROUPS: Group[] = [caGroup, bankGroup, paymentGroup, walletGroup, docGroup];
+/** Commands outside any group: `quittance <command> [options]`. */
+export const COMMANDS: Command[] = [audit];
+
+/** commandHelp for a command outside any group (its usage line has no group name). */
+export function topCommandHelp(c: Command): string {
+  return commandHelp('', c).replace(/^Usage: quittance {2}/, 'Usage: quittance ');
+}
 
 export function topHelp(): string {
   const lines = [
     'quittance — a secure electronic marketplace: signed orders, invoices, receipts and refunds.',
     '',
     'Usage: quittance <group> <command> [options]',
+    '       quittance <command> [options]',
     '',
     'Groups:',
   ];
@@ -20,6 +30,8 @@ export function topHelp(): string {
     lines.push(`  ${g.name.padEnd(8)} ${g.summary}`);
     for (const c of g.commands) lines.push(`    ${c.name.padEnd(14)} ${c.summary}`);
   }
+  lines.push('', 'Commands:');
+  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(8)} ${c.summary}`);
   lines.push('', "Run 'quittance <group> <command> --help' for details. Passphrases come from QUITTANCE_PASSPHRASE or a prompt.");
   return lines.join('\n') + '\n';
 }
@@ -30,6 +42,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     io.out(topHelp());
     return groupName ? EXIT.OK : EXIT.USAGE;
   }
+  const top = COMMANDS.find((c) => c.name === groupName);
+  if (top) return runTopCommand(top, argv.slice(1), io);
   const group = GROUPS.find((g) => g.name === groupName);
   if (!group) {
     io.err(`quittance: unknown group '${groupName}'\n\n${topHelp()}`);
@@ -54,6 +68,23 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`quittance ${group.name} ${command.name}: ${e.message}\n\n${commandHelp(group.name, command)}`);
+      return EXIT.USAGE;
+    }
+    throw e;
+  }
+}
+
+async function runTopCommand(command: Command, args: string[], io: Io): Promise<number> {
+  try {
+    const parsed = parseCommandArgs(command, args);
+    if (parsed.values.help) {
+      io.out(topCommandHelp(command));
+      return EXIT.OK;
+    }
+    return await command.run(parsed as { values: Record<string, unknown>; positionals: string[] }, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`quittance ${command.name}: ${e.message}\n\n${topCommandHelp(command)}`);
       return EXIT.USAGE;
     }
     throw e;

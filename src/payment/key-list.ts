@@ -8,9 +8,10 @@ import { DENOMINATION_KEYS_TYP, DenominationKeys } from '../protocol/documents/d
 import { signDocument, type GeneralJws } from '../protocol/jws.ts';
 import { denominationsOf } from './config.ts';
 import { ensureDenominationKeys, listDenominationKeys, rotationDue } from './denominations.ts';
+import { loadingAccounts } from './bank-link.ts';
 import type { PaymentDeps } from './deps.ts';
 
-type KeyListDeps = Pick<PaymentDeps, 'db' | 'config' | 'signer' | 'wrapKey' | 'isUniqueViolation' | 'caches' | 'clock'>;
+type KeyListDeps = Pick<PaymentDeps, 'db' | 'config' | 'signer' | 'wrapKey' | 'isUniqueViolation' | 'caches' | 'clock' | 'bankLink'>;
 
 // One rotation at a time per process; other processes are handled by the
 // database (denominations.ts).
@@ -49,7 +50,9 @@ export async function signedKeyList(deps: KeyListDeps): Promise<GeneralJws> {
     await ensureOnce(deps, now);
     keys = await listDenominationKeys(deps, now);
   }
-  const setId = keys.map((k) => k.denominationId).join(',');
+  const loading = loadingAccounts(deps);
+  // The cached list is reused only for the same keys AND the same loading accounts.
+  const setId = `${keys.map((k) => k.denominationId).join(',')}|${JSON.stringify(loading ?? null)}`;
   const cached = deps.caches.keyList;
   if (cached?.setId === setId) return cached.jws as GeneralJws;
 
@@ -65,6 +68,7 @@ export async function signedKeyList(deps: KeyListDeps): Promise<GeneralJws> {
       withdrawUntil: k.withdrawUntil,
       depositUntil: k.depositUntil,
     })),
+    ...(loading ? { loading } : {}),
   });
   const jws = await signDocument({ payload, typ: DENOMINATION_KEYS_TYP, privateKey: deps.signer.privateKey, alg: deps.signer.alg, x5c: deps.signer.x5c });
   deps.caches.keyList = { setId, jws };

@@ -1,9 +1,11 @@
 // Opens a payment server from its data directory: config, database (migrated),
 // the certified signing key and the denomination-key wrapping key, both from
-// the one passphrase. Used by `quittance payment serve|rotate` and by tests.
+// the one passphrase, and the bank link (bank-link.json) when there is one.
+// Used by `quittance payment serve|rotate` and by tests.
 import { chmod, readFile } from 'node:fs/promises';
 import { isUniqueViolation, migrate, openDatabase, type OpenOptions, type Store } from '../store/index.ts';
 import type { PaymentConfig } from './config.ts';
+import { readBankLink } from './bank-link.ts';
 import { paymentPaths, readPaymentConfig, resolveDbUrl } from './data-dir.ts';
 import type { PaymentDatabase } from './db.ts';
 import { newCaches, type PaymentDeps } from './deps.ts';
@@ -44,6 +46,8 @@ export async function openPayment(dir: string, opts: OpenPaymentOptions): Promis
   const signer = await loadPaymentSigner(await readFile(paths.chain, 'utf8'), await readFile(paths.key, 'utf8'), opts.passphrase);
   if (!signer.ok) throw new Error(`cannot open the payment server key ${paths.key}: ${signer.code} (${signer.message})`);
   const wrapKey = await deriveWrapKey(opts.passphrase, config.keyWrapSalt);
+  // Read before the database opens: a damaged link stops the start, not the first load.
+  const bankLink = await readBankLink(dir);
   const store = await openPaymentStore(dir, opts);
   // SQLite: the database holds wrapped keys only, but it is still nobody else's business.
   if (store.config.db.startsWith('sqlite:') && opts.db === undefined) await chmod(resolveDbUrl(dir, config.db).slice('sqlite:'.length), 0o600).catch(() => {});
@@ -55,6 +59,7 @@ export async function openPayment(dir: string, opts: OpenPaymentOptions): Promis
     clock: opts.clock ?? (() => new Date()),
     isUniqueViolation,
     caches: newCaches(),
+    ...(bankLink ? { bankLink } : {}),
   };
   return { deps, close: store.close };
 }

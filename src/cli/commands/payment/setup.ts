@@ -5,6 +5,7 @@ import { currencyDigits } from '../../../protocol/currencies.ts';
 import { createApp } from '../../../payment/app.ts';
 import { ensureDenominationKeys } from '../../../payment/denominations.ts';
 import { initPayment } from '../../../payment/init.ts';
+import { startLoader } from '../../../payment/loader.ts';
 import { EXIT, UsageError, requireString, type Command } from '../../command.ts';
 import { listenAddress, listenOptions, serveUntilStopped, serverLogger } from '../../serve.ts';
 import * as S from './shared.ts';
@@ -99,7 +100,7 @@ JPY:8192. The operator token is printed once; only its SHA-256 is stored.`,
 
 export const serve: Command = {
   name: 'serve',
-  summary: 'run the payment server (signed denomination key list)',
+  summary: 'run the payment server (signed denomination key list, reserves, loading)',
   options: {
     data: S.DATA,
     ...listenOptions(7003),
@@ -107,13 +108,29 @@ export const serve: Command = {
   },
   details: `Makes the denomination keys that are due, then prints one JSON line
 {"event":"ready","party":"payment","url":…} when it listens; stops on SIGINT/SIGTERM.
+With a bank link (\`payment link-bank\`) it also watches the linked bank accounts: a transfer
+whose subject is a reserve public key loads that reserve, anything else is sent back.
+Several servers may watch the same accounts; each transfer is handled once.
 The key passphrase comes from QUITTANCE_PASSPHRASE or a prompt.`,
   async run({ values }, io) {
     const address = listenAddress(values, 7003);
     return S.withPayment(values, io, async (p) => {
       await ensureDenominationKeys(p.deps, p.deps.clock());
       const app = createApp(p.deps, { logger: serverLogger(io) });
-      await serveUntilStopped(app, io, 'payment', address);
+      const stopLoader = new AbortController();
+      let loader: Promise<void> | undefined;
+      // Only once listening: a server that fails to start takes no money in.
+      if (p.deps.bankLink) {
+        app.addHook('onListen', async () => {
+          loader ??= startLoader(p.deps, { signal: stopLoader.signal, log: app.log.child({ component: 'loader' }) });
+        });
+      }
+      try {
+        await serveUntilStopped(app, io, 'payment', address);
+      } finally {
+        stopLoader.abort();
+        await loader;
+      }
       return EXIT.OK;
     });
   },

@@ -1,0 +1,70 @@
+// `quittance audit`: checks the payment server's books against each other
+// (src/payment/audit.ts) and exits 1 on any violation, so it can run from cron
+// or CI. It reads only: no migration, no write; a SQLite file that does not
+// exist is an error, not a new empty database.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { auditPayment, type AuditReport } from '../../payment/audit.ts';
+import { readPaymentConfig, resolveDbUrl } from '../../payment/data-dir.ts';
+import type { PaymentDatabase } from '../../payment/db.ts';
+import { openDatabase } from '../../store/index.ts';
+import { EXIT, UsageError, type Command } from '../command.ts';
+import { JSON_OUT } from '../output.ts';
+
+async function databaseUrl(values: Record<string, unknown>): Promise<string> {
+  if (typeof values.db === 'string' && values.db !== '') return values.db;
+  if (typeof values.data === 'string' && values.data !== '') {
+    const dir = resolve(values.data);
+    return resolveDbUrl(dir, (await readPaymentConfig(dir)).db);
+  }
+  throw new UsageError('--db URL (or --data DIR of a payment server) is required');
+}
+
+function text(report: AuditReport): string {
+  const failed = report.checks.filter((c) => !c.ok);
+  const lines = [report.ok ? `payment books: sound (${report.checks.length} checks)` : `payment books: ${failed.length} of ${report.checks.length} checks FAILED`];
+  for (const c of report.checks) {
+    lines.push(`  ${(c.ok ? 'ok' : 'FAILED').padEnd(7)} ${c.name}`);
+    for (const p of c.problems) lines.push(`          - ${p}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export const audit: Command = {
+  name: 'audit',
+  summary: "check the payment server's books (ledger, float, coins, reserves, loads); exit 1 on a violation",
+  options: {
+    db: { type: 'string', description: "the payment server's database URL (sqlite:PATH or postgres://…)", valueName: 'URL' },
+    data: { type: 'string', description: 'or: a payment server data directory (its payment.json names the database)', valueName: 'DIR' },
+    json: JSON_OUT,
+  },
+  details: `Checks: schema (all migrations applied), ledger (balances sum to zero, match their transfers),
+float (= envelopes issued − coins spent, per currency), coins (spent once, at their key's value),
+withdrawals and swaps (amount = envelopes = coins or ledger transfer), reserves (ledger = loads −
+withdrawals), loads (each incoming bank entry: one load or one bounce of its amount) and bounces
+(state agrees with the held money). Reads only; safe on a running server's database.
+Exit 0 when sound, 1 with the report (JSON: code PAY_AUDIT_FAILED) on any violation.`,
+  async run({ values, positionals }, io) {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    const url = await databaseUrl(values);
+    if (url.startsWith('sqlite:') && url !== 'sqlite::memory:' && !existsSync(url.slice('sqlite:'.length))) {
+      throw new Error(`no database at ${url.slice('sqlite:'.length)}`);
+    }
+    const store = await openDatabase<PaymentDatabase>(url);
+    let report: AuditReport;
+    try {
+      report = await auditPayment(store.db);
+    } finally {
+      await store.close();
+    }
+    const failed = report.checks.filter((c) => !c.ok).map((c) => c.name);
+    if (values.json === true) {
+      const body = report.ok ? report : { ok: false, code: 'PAY_AUDIT_FAILED', message: `violated: ${failed.join(', ')}`, checks: report.checks };
+      io.out(JSON.stringify(body, null, 2) + '\n');
+    } else {
+      io.out(text(report));
+      if (!report.ok) io.err(`PAY_AUDIT_FAILED: violated: ${failed.join(', ')}\n`);
+    }
+    return report.ok ? EXIT.OK : EXIT.FAILED;
+  },
+};
