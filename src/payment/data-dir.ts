@@ -5,6 +5,7 @@
 //   DIR/payment-chain.pem  its `payment` certificate chain, leaf first (copied at init)
 //   DIR/payment-key.pem    the certified key, encrypted PKCS#8 (copied at init, never decrypted to disk)
 //   DIR/payment.sqlite     the default database (denomination keys wrapped, key-wrap.ts)
+//   DIR/bank-link.json     the payment server's own bank account(s) and holder token (bank-link.ts, 0600)
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
 import { formatAmount, parseAmount, type Amount } from '../protocol/amount.ts';
 import { decodeBase64url } from '../protocol/base64url.ts';
+import { ed25519PublicKeyProblem } from '../protocol/ed25519.ts';
 import { Ed25519PublicKey, type ReserveView } from '../protocol/messages/payment.ts';
 import { toBigInt } from '../store/index.ts';
 import type { PaymentDatabase } from './db.ts';
@@ -15,73 +16,6 @@ import { accountBalance, ledgerAccount } from './ledger.ts';
 type Db = Kysely<PaymentDatabase>;
 
 // ---------------------------------------------------------------- reserve keys
-
-// RFC 8032 §5.1: edwards25519, −x² + y² = 1 + d·x²·y² over GF(p).
-const P = 2n ** 255n - 19n;
-const D = mod(-121665n * inverse(121666n));
-const SQRT_M1 = power(2n, (P - 1n) / 4n);
-
-function mod(a: bigint): bigint {
-  const r = a % P;
-  return r < 0n ? r + P : r;
-}
-
-function power(base: bigint, exp: bigint): bigint {
-  let r = 1n;
-  let b = mod(base);
-  for (let e = exp; e > 0n; e >>= 1n) {
-    if (e & 1n) r = (r * b) % P;
-    b = (b * b) % P;
-  }
-  return r;
-}
-
-function inverse(a: bigint): bigint {
-  return power(a, P - 2n);
-}
-
-/** RFC 8032 §5.1.3 point decoding: the affine (x, y), or undefined when the 32 bytes are no curve point. */
-function decodePoint(bytes: Uint8Array): { x: bigint; y: bigint } | undefined {
-  if (bytes.length !== 32) return undefined;
-  // 1. Little-endian y; bit 255 is the sign of x. A y ≥ p is refused (non-canonical).
-  let y = 0n;
-  for (let i = 31; i >= 0; i--) y = (y << 8n) | BigInt(bytes[i]! & (i === 31 ? 0x7f : 0xff));
-  const x0 = (bytes[31]! & 0x80) >> 7;
-  if (y >= P) return undefined;
-  // 2. x² = (y² − 1) / (d·y² + 1) = u/v; candidate x = u·v³·(u·v⁷)^((p−5)/8).
-  const u = mod(y * y - 1n);
-  const v = mod(D * y * y + 1n);
-  let x = mod(u * power(v, 3n) * power(u * power(v, 7n), (P - 5n) / 8n));
-  // 3. v·x² = u: a root; v·x² = −u: x·sqrt(−1) is; otherwise u/v has no square root.
-  const vx2 = mod(v * x * x);
-  if (vx2 === mod(-u)) x = mod(x * SQRT_M1);
-  else if (vx2 !== u) return undefined;
-  // 4. x = 0 has no negative; otherwise pick the root whose low bit is x0.
-  if (x === 0n && x0 === 1) return undefined;
-  if (Number(x & 1n) !== x0) x = P - x;
-  return { x, y };
-}
-
-/** True when [8]·(x, y) is the neutral element: a key of small order, for which anyone can forge signatures. */
-function hasSmallOrder(pt: { x: bigint; y: bigint }): boolean {
-  // RFC 8032 §5.1.4 doubling in extended coordinates, three times.
-  let X = pt.x;
-  let Y = pt.y;
-  let Z = 1n;
-  for (let i = 0; i < 3; i++) {
-    const A = mod(X * X);
-    const B = mod(Y * Y);
-    const C = mod(2n * Z * Z);
-    const H = mod(A + B);
-    const E = mod(H - (X + Y) * (X + Y));
-    const G = mod(A - B);
-    const F = mod(C + G);
-    X = mod(E * F);
-    Y = mod(G * H);
-    Z = mod(F * G);
-  }
-  return X === 0n && Y === Z;
-}
 
 /**
  * Why `subject` cannot name a reserve, or undefined when it can: a canonical
@@ -93,9 +27,9 @@ function hasSmallOrder(pt: { x: bigint; y: bigint }): boolean {
 export async function reserveKeyProblem(subject: string): Promise<string | undefined> {
   if (!Ed25519PublicKey.safeParse(subject).success) return 'the subject is not a reserve public key (32 bytes, base64url)';
   const bytes = decodeBase64url(subject)!;
-  const point = decodePoint(bytes);
-  if (!point) return 'the subject is not an Ed25519 public key (not a point of the curve)';
-  if (hasSmallOrder(point)) return 'the subject is a weak Ed25519 key (small order)';
+  const problem = ed25519PublicKeyProblem(bytes);
+  if (problem === 'not-a-point') return 'the subject is not an Ed25519 public key (not a point of the curve)';
+  if (problem === 'small-order') return 'the subject is a weak Ed25519 key (small order)';
   try {
     await crypto.subtle.importKey('raw', bytes.slice(), { name: 'Ed25519' }, false, ['verify']);
   } catch {

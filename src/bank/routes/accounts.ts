@@ -65,7 +65,10 @@ export function accountRoutes(app: FastifyInstance, deps: BankDeps): void {
     };
     reply.raw.once('close', onClose);
     try {
-      return sendResult(reply, await history(deps, actor!, id, q, AbortSignal.any([gone.signal, closing.signal])));
+      const result = await history(deps, actor!, id, q, AbortSignal.any([gone.signal, closing.signal]));
+      // Answered because the server is closing: a kept-alive socket would hold up close().
+      if (closing.signal.aborted) void reply.header('connection', 'close');
+      return sendResult(reply, result);
     } finally {
       reply.raw.off('close', onClose);
     }
