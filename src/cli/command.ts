@@ -71,9 +71,16 @@ export function requireString(values: Record<string, unknown>, name: string): st
   return v;
 }
 
-export function parsePort(raw: unknown, fallback: number): number {
-  if (raw === undefined) return fallback;
+/** An integer option in [min, max], or undefined when it was not given; anything else is a usage error. */
+export function integerOption(raw: unknown, name: string, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be an integer 0-65535, got ${String(raw)}`);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${name} must be an integer ${min}..${max}, got ${String(raw)}`);
+  }
   return n;
+}
+
+export function parsePort(raw: unknown, fallback: number): number {
+  return integerOption(raw, 'port', 0, 65535) ?? fallback;
 }

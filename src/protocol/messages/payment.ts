@@ -118,27 +118,20 @@ export type Coin = z.infer<typeof Coin>;
 export const SpentCoin = Coin.extend({ coinSignature: Ed25519Signature });
 export type SpentCoin = z.infer<typeof SpentCoin>;
 
-export const SwapBody = z.strictObject({
-  swapId: RequestId,
-  coins: z
-    .array(Coin)
+/** 1 to MAX_COINS distinct coins. */
+function coinList<C extends z.ZodType<{ coinPub: string }>>(coin: C) {
+  return z
+    .array(coin)
     .min(1)
     .max(MAX_COINS)
-    .refine((cs) => distinct(cs, (c) => c.coinPub), 'coins: the same coin twice'),
-  envelopes: Envelopes,
-});
+    .refine((cs) => distinct(cs, (c) => c.coinPub), 'coins: the same coin twice');
+}
+
+export const SwapBody = z.strictObject({ swapId: RequestId, coins: coinList(Coin), envelopes: Envelopes });
 export type SwapBody = z.infer<typeof SwapBody>;
 
 /** POST /v1/swap: spend `coins`, receive blind signatures on `envelopes` of the same total. */
-export const SwapRequest = z.strictObject({
-  swapId: RequestId,
-  coins: z
-    .array(SpentCoin)
-    .min(1)
-    .max(MAX_COINS)
-    .refine((cs) => distinct(cs, (c) => c.coinPub), 'coins: the same coin twice'),
-  envelopes: Envelopes,
-});
+export const SwapRequest = z.strictObject({ swapId: RequestId, coins: coinList(SpentCoin), envelopes: Envelopes });
 export type SwapRequest = z.infer<typeof SwapRequest>;
 
 /**

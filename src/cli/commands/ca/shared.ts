@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { openCa, type OpenCaOptions, type OpenedCa } from '../../../ca/open.ts';
 import { parseCertificatePem, serialHexFromDisplay } from '../../../protocol/x509/index.ts';
-import { UsageError, requireString, type Io } from '../../command.ts';
+import { UsageError, integerOption, requireString, type Io } from '../../command.ts';
 import { failWith } from '../../output.ts';
 
 export { JSON_OUT, passphrase, printResult } from '../../output.ts';
@@ -21,10 +21,7 @@ export function keyAlg(raw: unknown): 'Ed25519' | 'P-256' {
 }
 
 export function positiveInt(raw: unknown, name: string, fallback: number, max = 3650): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${name} must be an integer 1..${max}, got ${String(raw)}`);
-  return n;
+  return integerOption(raw, name, 1, max) ?? fallback;
 }
 
 /** Accepts a serial as `ca list` prints it, or as openssl does (upper case, colons). */

@@ -6,15 +6,12 @@ import { createApp } from '../../../payment/app.ts';
 import { ensureDenominationKeys } from '../../../payment/denominations.ts';
 import { initPayment } from '../../../payment/init.ts';
 import { startLoader } from '../../../payment/loader.ts';
-import { EXIT, UsageError, requireString, type Command } from '../../command.ts';
+import { EXIT, UsageError, integerOption, requireString, type Command } from '../../command.ts';
 import { listenAddress, listenOptions, serveUntilStopped, serverLogger } from '../../serve.ts';
 import * as S from './shared.ts';
 
 function dayOption(raw: unknown, name: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 3650) throw new UsageError(`--${name} must be an integer 0..3650, got ${String(raw)}`);
-  return n;
+  return integerOption(raw, name, 0, 3650);
 }
 
 /** The largest power of two not above 10,000 major units: JPY:8192, EUR:5242.88. */

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseAmount } from '../../../protocol/amount.ts';
 import { loadMoney, resumeLoads, type LoadProgress } from '../../../wallet/load.ts';
-import { EXIT, UsageError, requireString, type Command, type Io } from '../../command.ts';
+import { EXIT, UsageError, integerOption, requireString, type Command, type Io } from '../../command.ts';
 import * as S from './shared.ts';
 
 function progressLine(io: Io): (p: LoadProgress) => void {
@@ -19,13 +19,6 @@ function progressLine(io: Io): (p: LoadProgress) => void {
 async function bankToken(values: Record<string, unknown>, io: Io): Promise<string | undefined> {
   if (typeof values['bank-token-file'] === 'string') return (await readFile(values['bank-token-file'], 'utf8')).trim();
   return io.env.QUITTANCE_BANK_TOKEN;
-}
-
-function seconds(raw: unknown): number {
-  if (raw === undefined) return 300;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 86_400) throw new UsageError(`--timeout must be an integer 1..86400, got ${String(raw)}`);
-  return n;
 }
 
 export const load: Command = {
@@ -51,7 +44,7 @@ recorded before the next and repeats safely: after a crash, a timeout or an erro
 'quittance wallet load --data DIR --resume' (same token) to finish; nothing is paid twice.`,
   async run({ values }, io) {
     const json = Boolean(values.json);
-    const timeoutMs = seconds(values.timeout) * 1000;
+    const timeoutMs = (integerOption(values.timeout, 'timeout', 1, 86_400) ?? 300) * 1000;
     const token = await bankToken(values, io);
     if (values.resume) {
       for (const o of ['bank', 'payment', 'amount', 'account']) if (values[o] !== undefined) throw new UsageError(`--${o} does not go with --resume (the load already names them)`);

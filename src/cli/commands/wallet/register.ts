@@ -12,17 +12,11 @@ import {
 } from '../../../wallet/index.ts';
 import type { Result } from '../../../protocol/result.ts';
 import type { WalletIdentityTable } from '../../../wallet/db.ts';
-import { EXIT, UsageError, requireString, type Command, type Io } from '../../command.ts';
+import { EXIT, UsageError, integerOption, requireString, type Command, type Io } from '../../command.ts';
 import * as S from './shared.ts';
 
 const POLL_MS = 2000;
 
-function positiveSeconds(raw: unknown, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 86_400) throw new UsageError(`--timeout must be an integer 1..86400, got ${String(raw)}`);
-  return n;
-}
 
 async function report(io: Io, w: OpenedWallet, json: boolean, r: Result<WalletIdentityTable, RegisterCode>): Promise<number> {
   if (!r.ok) return S.fail(io, json, r);
@@ -74,7 +68,7 @@ from the CA). Without --ca-cert the root served by the CA is trusted on first us
 its fingerprint is printed for comparison.`,
   async run({ values }, io) {
     const json = Boolean(values.json);
-    const timeoutMs = positiveSeconds(values.timeout, 300) * 1000;
+    const timeoutMs = (integerOption(values.timeout, 'timeout', 1, 86_400) ?? 300) * 1000;
     const deps = { now: S.now };
     const wait = {
       timeoutMs,
