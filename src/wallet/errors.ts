@@ -30,6 +30,8 @@ export const WALLET_ERROR_CODES = [
   // The bank could not be reached, or answered something that is not the documented message.
   'WALLET_BANK_UNREACHABLE',
   'WALLET_BANK_RESPONSE_INVALID',
+  // The key list at a payment URL is signed by another payment party than before (trust on first use per URL).
+  'WALLET_PAYMENT_PARTY_CHANGED',
   // The payment server could not be reached, or answered something that is not the documented message.
   'WALLET_PAYMENT_UNREACHABLE',
   'WALLET_PAYMENT_RESPONSE_INVALID',

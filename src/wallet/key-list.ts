@@ -19,7 +19,7 @@ import { callJson, type ClientCode, type Fetch } from './http-client.ts';
 import type { OpenedWallet } from './open.ts';
 import { CRL_MAX_AGE_SECONDS, readIdentity } from './register.ts';
 
-export type KeyListCode = ClientCode | CaClientCode | VerifyCode | BlindRsaErrorCode | 'PROTO_DOCUMENT_INVALID' | Extract<WalletErrorCode, 'WALLET_NOT_REGISTERED'>;
+export type KeyListCode = ClientCode | CaClientCode | VerifyCode | BlindRsaErrorCode | 'PROTO_DOCUMENT_INVALID' | Extract<WalletErrorCode, 'WALLET_NOT_REGISTERED' | 'WALLET_PAYMENT_PARTY_CHANGED'>;
 
 export type VerifiedKeyList = {
   paymentUrl: string;
@@ -58,6 +58,13 @@ export async function fetchKeyList(wallet: OpenedWallet, paymentUrl: string, dep
   if (!verified.ok) return verified;
   const signer = verified.value.signers[0]!;
   if (signer.kind !== 'certified') return err('PROTO_JWS_SIGNER_MISMATCH', 'the key list is not signed by a certified payment server');
+  // Trust on first use per URL: the party that signed this URL's keys before must sign them now.
+  // Any certified payment server could otherwise answer at this address (a network attacker
+  // holding such a certificate) and name its own bank account for loads.
+  const known = await wallet.db.selectFrom('wallet_denominations').select('payment_party_id').where('payment_url', '=', paymentUrl).where('payment_party_id', '<>', signer.partyId).executeTakeFirst();
+  if (known) {
+    return err('WALLET_PAYMENT_PARTY_CHANGED', `the key list at ${paymentUrl} is signed by payment party ${signer.partyId}, but this wallet knows that address as ${known.payment_party_id}; refusing it`);
+  }
   const parsed = parseDocument(DENOMINATION_KEYS_TYP, verified.value.payload);
   if (!parsed.ok) return parsed;
   const doc = await checkDenominationKeys(parsed.value, { signerPartyId: signer.partyId });

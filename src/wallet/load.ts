@@ -42,7 +42,29 @@ export type LoadDeps = {
   waitTimeoutMs?: number;
   /** Seconds per long poll; default 20. */
   pollSeconds?: number;
+  sleep?: (ms: number) => Promise<void>;
 };
+
+/** The shortest time between two reserve queries, whatever the server does with `wait`. */
+const MIN_POLL_INTERVAL_MS = 1000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Bank refusals that prove no transfer with this id exists: the bank checks
+ * the id (and answers a repeat with the first result) before these rules.
+ * Anything else (authentication, rate limit, an outage, "no such account" —
+ * also what another holder's token sees) proves nothing: the load stays open
+ * and `--resume` tries again.
+ */
+const NO_TRANSFER_CODES: ReadonlySet<string> = new Set([
+  'BANK_INSUFFICIENT_FUNDS',
+  'BANK_CURRENCY_MISMATCH',
+  'BANK_CREDITOR_NOT_FOUND',
+  'BANK_SAME_ACCOUNT',
+  'BANK_AMOUNT_NOT_POSITIVE',
+  'BANK_BALANCE_OVERFLOW',
+]);
 
 export type BankCredentials = {
   bankUrl: string;
@@ -84,10 +106,18 @@ async function waitForCredit(reserve: WalletReserveTable, deps: LoadDeps): Promi
     });
     if (r.ok) {
       const got = parseAmount(r.value.value.credited);
-      if (got.ok && got.value.currency === reserve.currency && got.value.minor >= reserve.amount) return ok(undefined);
-    } else if (r.code !== 'PAY_RESERVE_UNKNOWN') {
+      if (!got.ok || got.value.currency !== reserve.currency) {
+        // Our reserve keys are fresh: another currency means a server we cannot follow.
+        return err('WALLET_PAYMENT_RESPONSE_INVALID', `the payment server shows reserve ${reserve.reserve_pub} in ${r.value.value.currency}, not ${reserve.currency}`);
+      }
+      if (got.value.minor >= reserve.amount) return ok(undefined);
+    } else if (r.code !== 'PAY_RESERVE_UNKNOWN' && r.code !== 'WALLET_PAYMENT_UNREACHABLE') {
       return r;
     }
+    // A server that answers at once (or not at all) must not turn this into a busy loop.
+    const pollStarted = started + waited;
+    const pause = MIN_POLL_INTERVAL_MS - (performance.now() - pollStarted);
+    if (pause > 0) await (deps.sleep ?? sleep)(pause);
     const elapsed = performance.now() - started;
     if (elapsed >= limit) {
       return err('WALLET_LOAD_TIMEOUT', `the payment server has not credited reserve ${reserve.reserve_pub} yet; the money is on its way — finish later with \`quittance wallet load --resume\``);
@@ -114,8 +144,8 @@ async function continueLoad(wallet: OpenedWallet, reserve: WalletReserveTable, b
       what: 'the transfer',
     });
     if (!t.ok) {
-      // Refused for good (no funds, no such account): this reserve will never be funded.
-      if (/^(BANK|HTTP)_/.test(t.code)) await setState(wallet, reserve.reserve_pub, 'closed', deps.now());
+      // Refused for good, and provably never made: this reserve will never be funded.
+      if (NO_TRANSFER_CODES.has(t.code)) await setState(wallet, reserve.reserve_pub, 'closed', deps.now());
       return t;
     }
     await setState(wallet, reserve.reserve_pub, 'transferred', deps.now());

@@ -186,6 +186,20 @@ async function sendRequest(wallet: OpenedWallet, reserve: WalletReserveTable, re
 export type WithdrawOutcome = { coins: number; amount: bigint };
 
 /**
+ * Refusals of a withdrawal that prove it was never carried out: the payment
+ * server answers a repeat of a committed request with its stored signatures
+ * before it checks key windows and envelopes. Coins refused this way are
+ * dropped (their indices stay used) and their value planned again with the
+ * keys that sign now — otherwise they would stay pending forever and hold the
+ * reserve's money.
+ */
+const NEVER_COMMITTED: ReadonlySet<string> = new Set(['PAY_DENOMINATION_NOT_WITHDRAWABLE', 'PAY_DENOMINATION_UNKNOWN', 'PAY_CURRENCY_MISMATCH', 'PAY_ENVELOPE_INVALID']);
+
+async function dropRequest(wallet: OpenedWallet, requestId: string): Promise<void> {
+  await wallet.db.deleteFrom('wallet_coins').where('request_id', '=', requestId).where('state', '=', 'pending').execute();
+}
+
+/**
  * Withdraws everything `reserve` (credited with reserve.amount) still holds:
  * first repeats any request a previous run left pending, then plans and
  * sends new ones. `keys` are the payment server's verified keys.
@@ -211,6 +225,10 @@ export async function withdrawReserve(
   let coins = 0;
   for (const id of await pendingIds()) {
     const r = await sendRequest(wallet, reserve, id, deps);
+    if (!r.ok && NEVER_COMMITTED.has(r.code)) {
+      await dropRequest(wallet, id);
+      continue;
+    }
     if (!r.ok) return r;
     coins += r.value;
   }

@@ -16,7 +16,8 @@ import { startLoader } from '../../src/payment/loader.ts';
 import { openPayment } from '../../src/payment/open.ts';
 import { parseAmount } from '../../src/protocol/amount.ts';
 import { loadMoney, resumeLoads } from '../../src/wallet/load.ts';
-import { openWallet } from '../../src/wallet/open.ts';
+import { fetchKeyList } from '../../src/wallet/key-list.ts';
+import { openWallet, type OpenedWallet } from '../../src/wallet/open.ts';
 import { PASS, cli, initCaDir, issue, tempDir } from '../cli/helpers.ts';
 
 type Closer = () => Promise<unknown>;
@@ -152,5 +153,110 @@ describe('end to end: register, open a bank account, load, balance, audit', () =
     assert.equal(balance.balances[0]!.amount, 'JPY:13000');
     const audit = await cli(['audit', '--db', `sqlite:${join(dirs.pay, 'payment.sqlite')}`], {});
     assert.equal(audit.code, 0, audit.out + audit.err);
+  });
+
+  /** Opens the wallet with its seed for library-level calls; closes it after `fn`. */
+  async function withSeed<T>(fn: (w: OpenedWallet, seed: Uint8Array) => Promise<T>): Promise<T> {
+    const opened = await openWallet(dirs.wallet, { now: () => new Date() });
+    assert.ok(opened.ok);
+    const seed = await opened.value.unlockSeed(PASS);
+    assert.ok(seed.ok);
+    try {
+      return await fn(opened.value, seed.value);
+    } finally {
+      seed.value.fill(0);
+      await opened.value.close();
+    }
+  }
+  const jpy = (s: string) => {
+    const a = parseAmount(s);
+    assert.ok(a.ok);
+    return a.value;
+  };
+  const walletBalance = async () => (JSON.parse((await cli(['wallet', 'balance', '--data', dirs.wallet, '--json'], {})).out) as { balances: { amount: string }[] }).balances[0]!.amount;
+
+  test('a transfer whose answer is lost stays open through a refused resume (wrong token) and is finished by the right one', async () => {
+    const before = await walletBalance();
+    await withSeed(async (w, seed) => {
+      const losing: typeof fetch = async (input, init) => {
+        const res = await fetch(input, init);
+        if (String(input).endsWith('/v1/transfers')) throw new TypeError('fetch failed', { cause: new Error('connection reset') });
+        return res;
+      };
+      const lost = await loadMoney(w, { paymentUrl: urls.pay, amount: jpy('JPY:100'), bank: { bankUrl: urls.bank, account: alice.account, token: alice.token } }, { now: () => new Date(), fetch: losing, seed });
+      assert.equal(!lost.ok && lost.code, 'WALLET_BANK_UNREACHABLE');
+      // The bank did move the money; a resume with a token the bank refuses proves nothing about it.
+      const wrong = await resumeLoads(w, 'qbh_not-the-right-token-0123456789', { now: () => new Date(), fetch, seed });
+      assert.deepEqual(wrong.failed.map((f) => f.code), ['HTTP_AUTH_INVALID']);
+      const open = await w.db.selectFrom('wallet_reserves').select('state').where('state', '=', 'created').execute();
+      assert.equal(open.length, 1, 'the load is still open, not closed');
+      const right = await resumeLoads(w, alice.token, { now: () => new Date(), fetch, seed });
+      assert.deepEqual(right.failed, []);
+      assert.equal(right.resumed[0]!.amount, 'JPY:100');
+    });
+    assert.equal(await walletBalance(), `JPY:${Number(jpy(before).minor) + 100}`);
+  });
+
+  test('a load the bank refuses for lack of funds is closed, and nothing moves', async () => {
+    const before = await walletBalance();
+    const r = await cli(['wallet', 'load', '--data', dirs.wallet, '--bank', urls.bank, '--payment', urls.pay, '--amount', 'JPY:999999', '--account', alice.account], { QUITTANCE_PASSPHRASE: PASS, QUITTANCE_BANK_TOKEN: alice.token });
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^BANK_INSUFFICIENT_FUNDS: /);
+    await withSeed(async (w) => {
+      const last = await w.db.selectFrom('wallet_reserves').select(['state', 'amount']).orderBy('derivation_index', 'desc').executeTakeFirstOrThrow();
+      assert.deepEqual([last.state, last.amount], ['closed', 999999n]);
+    });
+    const resumed = await cli(['wallet', 'load', '--data', dirs.wallet, '--resume', '--json'], { QUITTANCE_PASSPHRASE: PASS, QUITTANCE_BANK_TOKEN: alice.token });
+    assert.deepEqual(JSON.parse(resumed.out), { resumed: [], failed: [] });
+    assert.equal(await walletBalance(), before);
+  });
+
+  test('a withdrawal refused for a key that no longer signs is planned again with the keys that do', async () => {
+    const before = await walletBalance();
+    await withSeed(async (w, seed) => {
+      // The first two attempts (the load, then its resume) are told the key stopped signing;
+      // the request never reaches the server, as a refused one never commits there.
+      let refused = 0;
+      const expiring: typeof fetch = async (input, init) => {
+        if (String(input).endsWith('/withdraw') && refused++ < 2) {
+          return new Response(JSON.stringify({ code: 'PAY_DENOMINATION_NOT_WITHDRAWABLE', message: 'window closed' }), { status: 409, headers: { 'content-type': 'application/json' } });
+        }
+        return fetch(input, init);
+      };
+      const first = await loadMoney(w, { paymentUrl: urls.pay, amount: jpy('JPY:300'), bank: { bankUrl: urls.bank, account: alice.account, token: alice.token } }, { now: () => new Date(), fetch: expiring, seed });
+      assert.equal(!first.ok && first.code, 'PAY_DENOMINATION_NOT_WITHDRAWABLE');
+      const pending = await w.db.selectFrom('wallet_coins').select('coin_pub').where('state', '=', 'pending').execute();
+      assert.ok(pending.length > 0);
+      const resumed = await resumeLoads(w, alice.token, { now: () => new Date(), fetch: expiring, seed });
+      assert.deepEqual(resumed.failed, []);
+      assert.equal(refused, 3, 'the pending request was sent again, refused, and a new one planned');
+      // The refused coins are gone (never signed); new ones carry the value.
+      const left = await w.db.selectFrom('wallet_coins').select('coin_pub').where('coin_pub', 'in', pending.map((p) => p.coin_pub)).execute();
+      assert.deepEqual(left, []);
+    });
+    assert.equal(await walletBalance(), `JPY:${Number(jpy(before).minor) + 300}`);
+    const audit = await cli(['audit', '--db', `sqlite:${join(dirs.pay, 'payment.sqlite')}`], {});
+    assert.equal(audit.code, 0, audit.out + audit.err);
+  });
+
+  test('a key list signed by another payment party at a known address is refused', async () => {
+    // Another certified payment server answers at the address this wallet knows.
+    const otherCert = join(tmp.dir, 'other-cert');
+    const otherDir = join(tmp.dir, 'other-payment');
+    await issue(dirs.ca, 'payment', 'Not Quittance Pay', otherCert);
+    assert.equal((await cli(['payment', 'init', '--data', otherDir, '--cert', join(otherCert, 'chain.pem'), '--key', join(otherCert, 'key.pem'), '--max-value', 'JPY:8'])).code, 0);
+    const other = await openPayment(otherDir, { passphrase: PASS });
+    const otherApp = createPaymentApp(other.deps);
+    const otherUrl = await otherApp.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const substituted: typeof fetch = (input, init) => fetch(String(input).replace(urls.pay.replace(/\/$/, ''), otherUrl), init);
+      await withSeed(async (w) => {
+        const r = await fetchKeyList(w, new URL(urls.pay).href, { now: () => new Date(), fetch: substituted });
+        assert.equal(!r.ok && r.code, 'WALLET_PAYMENT_PARTY_CHANGED');
+      });
+    } finally {
+      await otherApp.close();
+      await other.close();
+    }
   });
 });
