@@ -162,3 +162,63 @@ export type CoinStateView = z.infer<typeof CoinStateView>;
 
 /** GET /v1/loading answers `{ accounts: LoadingAccount[] }`; the signed key list carries the same under `loading`. */
 export { LoadingAccount } from '../documents/denomination-keys.ts';
+
+// ---------------------------------------------------------------- purchase (messages 150–180, issue 4)
+
+/** A JWS in general JSON serialization; its checks are verifyDocument's (src/protocol/jws.ts). */
+const Jws = z.strictObject({
+  payload: z.string().max(256 * 1024),
+  signatures: z.array(z.strictObject({ protected: z.string().max(64 * 1024), signature: z.string().max(1024), header: z.record(z.string(), z.unknown()).optional() })).min(1).max(4),
+});
+
+/**
+ * POST /v1/money-reception (message 150): the merchant's invoice countersigned
+ * by the purchaser, and a money reception request document signed by the same
+ * purchaser key (it names this payment server and the time, so it cannot be
+ * replayed elsewhere). Answer 160: the signed money reception response.
+ */
+export const MoneyReceptionCall = z.strictObject({ invoice: Jws, request: Jws });
+export type MoneyReceptionCall = z.infer<typeof MoneyReceptionCall>;
+
+export const PAY_ECASH_LABEL = 'quittance/pay-ecash/v1';
+
+export const EcashPaymentBody = z.strictObject({
+  /** Document hash of the merchant-signed invoice (the payload both signatures cover). */
+  invoiceHash: Sha256B64u,
+  transactionId: z.string().min(1).max(64),
+  merchantId: z.string().min(1).max(64),
+  /** The invoice amount: what the merchant receives. */
+  amount: AmountString,
+  coins: coinList(Coin),
+  /** Blinded envelopes for change: coins' value − amount, in fresh coins. Empty when the coins match exactly. */
+  change: z
+    .array(Envelope)
+    .max(MAX_ENVELOPES)
+    .refine((es) => distinct(es, (e) => e.blindedMessage), 'change: the same envelope twice'),
+});
+export type EcashPaymentBody = z.infer<typeof EcashPaymentBody>;
+
+/** POST /v1/payments/ecash (message 170): every coin signs the whole body (ecashPaymentSigningBytes). */
+export const EcashPaymentRequest = EcashPaymentBody.extend({ coins: coinList(SpentCoin) });
+export type EcashPaymentRequest = z.infer<typeof EcashPaymentRequest>;
+
+/**
+ * What every coin's key signs for a payment: invoice hash, transaction,
+ * merchant, amount, all coins and all change envelopes. A coin's signature
+ * can therefore not be moved to another invoice or merchant, and nobody on
+ * the way can swap the change envelopes for their own.
+ */
+export function ecashPaymentSigningBytes(body: EcashPaymentBody): Uint8Array<ArrayBuffer> {
+  return signingBytes(PAY_ECASH_LABEL, {
+    invoiceHash: body.invoiceHash,
+    transactionId: body.transactionId,
+    merchantId: body.merchantId,
+    amount: body.amount,
+    coins: body.coins.map((c) => ({ coinPub: c.coinPub, denominationId: c.denominationId, denominationSignature: c.denominationSignature })),
+    change: body.change.map((e) => ({ denominationId: e.denominationId, blindedMessage: e.blindedMessage })),
+  });
+}
+
+/** Answer 180: the signed receipt (fig. 7) and one blind signature per change envelope. */
+export const EcashPaymentResponse = z.strictObject({ receipt: Jws, changeSignatures: z.array(RsaSignature).max(MAX_ENVELOPES) });
+export type EcashPaymentResponse = z.infer<typeof EcashPaymentResponse>;
