@@ -4,11 +4,12 @@ import { audit } from './commands/audit.ts';
 import { bankGroup } from './commands/bank/index.ts';
 import { caGroup } from './commands/ca/index.ts';
 import { docGroup } from './commands/doc.ts';
+import { merchantGroup } from './commands/merchant/index.ts';
 import { paymentGroup } from './commands/payment/index.ts';
 import { walletGroup } from './commands/wallet/index.ts';
 import { EXIT, UsageError, commandHelp, groupHelp, parseCommandArgs, type Command, type Group, type Io } from './command.ts';
 
-export const GROUPS: Group[] = [caGroup, bankGroup, paymentGroup, walletGroup, docGroup];
+export const GROUPS: Group[] = [caGroup, bankGroup, paymentGroup, merchantGroup, walletGroup, docGroup];
 /** Commands outside any group: `quittance <command> [options]`. */
 export const COMMANDS: Command[] = [audit];
 

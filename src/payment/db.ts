@@ -152,6 +152,52 @@ export interface PaymentSpentCoinTable {
   created_at: string;
 }
 
+export type MerchantStatus = 'active' | 'suspended';
+
+/** A merchant accepted by contract (`quittance payment add-merchant`): only these are paid. */
+export interface PaymentMerchantTable {
+  /** The party id of its `merchant` certificate: the invoice's shop.id. */
+  merchant_id: string;
+  display_name: string;
+  /** PEM, leaf first, as added. */
+  certificate_chain: string;
+  /** SHA-256 of the leaf's DER, lower-case hex. */
+  fingerprint: string;
+  /** Bank account the takings are paid out to (QB…); null until known. */
+  payout_account: string | null;
+  status: MerchantStatus;
+  created_at: string;
+  updated_at: string;
+}
+
+export type PaymentState = 'RECEPTION_ACCEPTED' | 'PAID';
+
+/** One purchase at the payment server (patent fig. 13), unique per (shop_id, transaction_id). */
+export interface PaymentPaymentTable {
+  payment_id: string;
+  shop_id: string;
+  transaction_id: string;
+  purchaser_id: string;
+  currency: string;
+  /** The invoice amount, minor units. */
+  amount: bigint;
+  payment_mode: string;
+  state: PaymentState;
+  /** Document hash of the invoice. */
+  invoice_hash: string;
+  payment_due_time: string;
+  /** The countersigned invoice JWS (message 150), JSON. */
+  invoice_jws: string;
+  /** The signed money reception response (160), JSON: answered again to a repeated 150. */
+  reception_jws: string;
+  /** SHA-256 (hex) of the paying request's signing bytes: the same request again is a replay. */
+  payment_request_hash: string | null;
+  /** The signed receipt (180), JSON. */
+  receipt_jws: string | null;
+  paid_at: string | null;
+  created_at: string;
+}
+
 export interface PaymentDatabase {
   payment_denomination_keys: PaymentDenominationKeyTable;
   payment_ledger_accounts: PaymentLedgerAccountTable;
@@ -164,4 +210,6 @@ export interface PaymentDatabase {
   payment_swaps: PaymentSwapTable;
   payment_issued_envelopes: PaymentIssuedEnvelopeTable;
   payment_spent_coins: PaymentSpentCoinTable;
+  payment_merchants: PaymentMerchantTable;
+  payment_payments: PaymentPaymentTable;
 }

@@ -21,7 +21,7 @@ import type { PayHttpErrorCode } from './errors.ts';
 type Db = Kysely<PaymentDatabase>;
 type DenominationDeps = Pick<PaymentDeps, 'db' | 'wrapKey' | 'caches'>;
 
-export type IssueSource = 'withdraw' | 'swap';
+export type IssueSource = 'withdraw' | 'swap' | 'change';
 
 /** A request that issues coins answers with this; `replay` when it repeats what the first copy got. */
 export type IssueOutcome<T> = { response: T; replay: boolean };
