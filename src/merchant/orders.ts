@@ -25,7 +25,7 @@ import { CRL_MAX_AGE_SECONDS } from './crl.ts';
 import type { MerchantDatabase } from './db.ts';
 import type { MerchantDeps } from './deps.ts';
 import type { MerchantHttpErrorCode } from './errors.ts';
-import type { OrderRequest, PaymentRequest } from './messages.ts';
+import type { OrderRequest, PaymentRequest } from '../protocol/messages/merchant.ts';
 
 type Db = Kysely<MerchantDatabase>;
 

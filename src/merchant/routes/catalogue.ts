@@ -6,7 +6,7 @@ import { HELLO_RESPONSE_TYP, type HelloResponse } from '../../protocol/documents
 import { signDocument } from '../../protocol/jws.ts';
 import { sellingConditionsHash } from '../config.ts';
 import type { MerchantDeps } from '../deps.ts';
-import { HelloRequest, type CatalogueView } from '../messages.ts';
+import { HelloRequest, type CatalogueView } from '../../protocol/messages/merchant.ts';
 import { ACCEPTED_MODES } from '../orders.ts';
 
 /** The configured public address, else the one this request came to, in its one canonical spelling. */

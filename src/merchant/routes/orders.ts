@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { parseOrThrow } from '../../http/validate.ts';
 import { ok } from '../../protocol/result.ts';
 import type { MerchantDeps } from '../deps.ts';
-import { OrderRequest } from '../messages.ts';
+import { OrderRequest } from '../../protocol/messages/merchant.ts';
 import { acceptOrder } from '../orders.ts';
 import { sendResult } from './send.ts';
 

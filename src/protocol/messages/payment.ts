@@ -14,7 +14,7 @@
 import { z } from 'zod';
 import { AmountString } from '../amount.ts';
 import { decodeBase64url } from '../base64url.ts';
-import { Sha256B64u } from '../documents/fields.ts';
+import { JwsGeneral, Sha256B64u } from '../documents/fields.ts';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES, signingBytes } from '../ed25519.ts';
 import { MAX_MODULUS_BITS, MIN_MODULUS_BITS } from '../rfc9474.ts';
 
@@ -165,11 +165,8 @@ export { LoadingAccount } from '../documents/denomination-keys.ts';
 
 // ---------------------------------------------------------------- purchase (messages 150–180, issue 4)
 
-/** A JWS in general JSON serialization; its checks are verifyDocument's (src/protocol/jws.ts). */
-const Jws = z.strictObject({
-  payload: z.string().max(256 * 1024),
-  signatures: z.array(z.strictObject({ protected: z.string().max(64 * 1024), signature: z.string().max(1024), header: z.record(z.string(), z.unknown()).optional() })).min(1).max(4),
-});
+/** A JWS in general JSON serialization, bounded; its checks are verifyDocument's (src/protocol/jws.ts). */
+const Jws = JwsGeneral;
 
 /**
  * POST /v1/money-reception (message 150): the merchant's invoice countersigned

@@ -1,11 +1,9 @@
-// Wire messages of the merchant server (messages 110–140 and the catalogue).
-// They import only src/protocol, so that they can move to
-// src/protocol/messages/merchant.ts when the wallet needs them (parties never
-// import each other).
+// Wire messages of the merchant server (messages 110–140 and the catalogue),
+// shared by the merchant server and the wallet.
 import { z } from 'zod';
-import { AmountString } from '../protocol/amount.ts';
-import { JwsGeneral, Nonce, PaymentMode, Sha256B64u, ShortId } from '../protocol/documents/fields.ts';
-import { DisplayName, PartyId } from '../protocol/identity.ts';
+import { AmountString } from '../amount.ts';
+import { JwsGeneral, Nonce, PaymentMode, Sha256B64u, ShortId } from '../documents/fields.ts';
+import { DisplayName, PartyId } from '../identity.ts';
 
 /** POST /v1/hello (message 110). The answer is the signed hello response (120) itself. */
 export const HelloRequest = z.strictObject({ nonce: Nonce });
