@@ -3,13 +3,20 @@
 // outstanding equal the e-money float, and nothing is paid twice"). Every
 // check recomputes a figure from one record and compares it with another
 // record that was written by a different step, so a row changed, added or
-// removed behind the code's back shows up as a named problem. Reads only.
-import { sql, type Kysely } from 'kysely';
+// removed behind the code's back shows up as a named problem; and every ledger
+// transfer must be explained by one of those records, so money moved by hand
+// between accounts the other checks only total up is named too.
+//
+// Reads only, from one snapshot: on a running server, a withdrawal committing
+// between two reads would otherwise show as a false violation.
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import { toBigInt } from '../store/index.ts';
-import type { PaymentDatabase } from './db.ts';
+import type { PaymentBankIncomingTable, PaymentBounceTable, PaymentDatabase, PaymentLedgerTransferTable } from './db.ts';
 import { checkLedger, ledgerAccount } from './ledger.ts';
 import { bounceId, loadTransferId, receivedTransferId } from './loader.ts';
 import { PAYMENT_MIGRATIONS } from './migrations/index.ts';
+import { PAYMENT_SPENDER, paymentTransferId } from './ecash-payment.ts';
+import { merchantAccount } from './merchants.ts';
 import { withdrawSourceId, withdrawTransferId } from './withdraw.ts';
 
 type Db = Kysely<PaymentDatabase>;
@@ -131,7 +138,7 @@ async function envelopeSums(db: Db, source: string): Promise<Map<string, { value
 }
 
 /** Each withdrawal: its amount = its envelopes = its ledger transfer reserve → float. */
-async function withdrawalsCheck(db: Db): Promise<AuditCheck> {
+async function withdrawalsCheck(db: Db, claims: Claims): Promise<AuditCheck> {
   const problems: string[] = [];
   const envelopes = await envelopeSums(db, 'withdraw');
   const transfers = new Map((await db.selectFrom('payment_ledger_transfers').selectAll().where('reason', '=', 'withdraw').execute()).map((t) => [t.id, t]));
@@ -146,6 +153,7 @@ async function withdrawalsCheck(db: Db): Promise<AuditCheck> {
     const id = withdrawTransferId(w.reserve_pub, w.request_id);
     const t = transfers.get(id);
     transfers.delete(id);
+    if (t) claims.add(id);
     if (!t) problems.push(`${label} has no ledger transfer ${id}`);
     else if (t.amount !== w.amount || t.flow !== 'posted' || t.currency !== w.currency || t.debit_account !== ledgerAccount.reserve(w.reserve_pub) || t.credit_account !== ledgerAccount.float(w.currency)) {
       problems.push(`${label} (${money(w.currency, w.amount)}) does not match its ledger transfer ${id} (${money(t.currency, t.amount)} ${t.debit_account} → ${t.credit_account}, ${t.flow})`);
@@ -173,6 +181,49 @@ async function swapsCheck(db: Db): Promise<AuditCheck> {
   }
   for (const [id, env] of envelopes) if (!seen.has(id)) problems.push(`envelopes worth ${env.value} are issued for swap ${id}, which does not exist`);
   return check('swaps', problems);
+}
+
+/**
+ * Each e-money payment: when PAID, the coins it spent = its amount + its
+ * change envelopes, and one posted transfer float → merchant of its amount;
+ * an unpaid one has no coins, change or transfer. (Spent coins leave the
+ * float and change re-enters it, so the float check covers the rest.)
+ */
+async function paymentsCheck(db: Db, claims: Claims): Promise<AuditCheck> {
+  const problems: string[] = [];
+  const change = await envelopeSums(db, 'change');
+  const coins = new Map<string, bigint>();
+  for (const r of await db.selectFrom('payment_spent_coins').select(['spent_ref', sumAs('value')]).where('spent_by', '=', PAYMENT_SPENDER).groupBy('spent_ref').execute()) coins.set(r.spent_ref, toBigInt(r.s));
+  const transfers = new Map((await db.selectFrom('payment_ledger_transfers').selectAll().where('reason', '=', 'payment').execute()).map((t) => [t.id, t]));
+  const seen = new Set<string>();
+  for (const p of await db.selectFrom('payment_payments').selectAll().execute()) {
+    seen.add(p.payment_id);
+    const label = `payment ${p.payment_id} (shop ${p.shop_id}, transaction ${p.transaction_id})`;
+    const spent = coins.get(p.payment_id) ?? 0n;
+    const back = change.get(p.payment_id)?.value ?? 0n;
+    const id = paymentTransferId(p.payment_id);
+    const t = transfers.get(id);
+    transfers.delete(id);
+    if (p.state !== 'PAID') {
+      if (spent !== 0n || back !== 0n || t) problems.push(`${label} is ${p.state} but has spent coins, change or a ledger transfer`);
+      continue;
+    }
+    if (p.payment_mode === 'ecash' && spent !== p.amount + back) {
+      problems.push(`${label} is for ${money(p.currency, p.amount)} but spent coins worth ${money(p.currency, spent)} against change worth ${money(p.currency, back)}`);
+    }
+    if (!t) {
+      problems.push(`${label} is PAID but has no ledger transfer ${id}`);
+      continue;
+    }
+    claims.add(id);
+    if (t.amount !== p.amount || t.flow !== 'posted' || t.currency !== p.currency || t.debit_account !== ledgerAccount.float(p.currency) || t.credit_account !== merchantAccount(p.shop_id, p.currency)) {
+      problems.push(`${label} (${money(p.currency, p.amount)}) does not match its ledger transfer ${id} (${money(t.currency, t.amount)} ${t.debit_account} → ${t.credit_account}, ${t.flow})`);
+    }
+  }
+  for (const [ref, value] of coins) if (!seen.has(ref)) problems.push(`coins worth ${value} are spent by payment ${ref}, which does not exist`);
+  for (const [ref, env] of change) if (!seen.has(ref)) problems.push(`change worth ${env.value} is issued for payment ${ref}, which does not exist`);
+  for (const id of transfers.keys()) problems.push(`ledger transfer ${id} pays a merchant for no payment`);
+  return check('payments', problems);
 }
 
 /** Each reserve's ledger balance = what was loaded into it − what was withdrawn from it. */
@@ -206,20 +257,81 @@ async function reservesCheck(db: Db): Promise<AuditCheck> {
   return check('reserves', problems);
 }
 
+/** Ids of the ledger transfers some check has matched with the record that explains them. */
+type Claims = Set<string>;
+
+type Incoming = PaymentBankIncomingTable & {
+  /**
+   * Recorded but not booked: the bank reported an amount in another currency
+   * than the account's (loader.ts quarantineEntry). No ledger money moved.
+   */
+  quarantined: boolean;
+};
+
+/** A bounce with the ledger transfers that carry its money back. */
+type BounceFacts = {
+  b: PaymentBounceTable;
+  hold: PaymentLedgerTransferTable | undefined;
+  resolution: PaymentLedgerTransferTable | undefined;
+  late: PaymentLedgerTransferTable | undefined;
+  /** The money left suspense for the sender (posted, or paid late after a void). */
+  paidBack: boolean;
+  /** The money is on hold in suspense, to be sent. */
+  held: boolean;
+};
+
+/** What the loading checks share, read once from the snapshot. */
+type LoadingFacts = { incoming: Incoming[]; accountCurrency: Map<string, string>; bounces: BounceFacts[] };
+
+async function loadingFacts(db: Db): Promise<LoadingFacts> {
+  // The loader writes an account's cursor (with its currency) in the same transaction as each of its entries.
+  const accountCurrency = new Map((await db.selectFrom('payment_bank_cursors').select(['bank_account', 'currency']).execute()).map((c) => [c.bank_account, c.currency]));
+  const incoming = (await db.selectFrom('payment_bank_incoming').selectAll().orderBy('bank_account').orderBy('seq').execute()).map((e) => {
+    const cur = accountCurrency.get(e.bank_account);
+    return { ...e, quarantined: cur !== undefined && cur !== e.currency };
+  });
+  // Every transfer the loader makes for a bounce has an id (or resolves a hold) starting with "bounce:".
+  const related = await db
+    .selectFrom('payment_ledger_transfers')
+    .selectAll()
+    .where((eb) => eb.or([eb('id', 'like', 'bounce:%'), eb('pending_id', 'like', 'bounce:%')]))
+    .execute();
+  const byId = new Map(related.map((t) => [t.id, t]));
+  const byPending = new Map(related.filter((t) => t.pending_id !== null).map((t) => [t.pending_id!, t]));
+  const bounces = (await db.selectFrom('payment_bounces').selectAll().orderBy('bank_account').orderBy('seq').execute()).map((b) => {
+    const hold = byId.get(b.id);
+    const resolution = byPending.get(b.id);
+    const late = byId.get(`${b.id}:sent-late`);
+    return {
+      b,
+      hold,
+      resolution,
+      late,
+      paidBack: resolution?.flow === 'post_pending' || late !== undefined,
+      held: hold?.flow === 'pending' && resolution === undefined,
+    };
+  });
+  return { incoming, accountCurrency, bounces };
+}
+
 /** Every incoming bank entry had one effect: a load of its amount, or a bounce of its amount; nothing else was loaded. */
-async function loadsCheck(db: Db): Promise<AuditCheck> {
+async function loadsCheck(db: Db, facts: LoadingFacts, claims: Claims): Promise<AuditCheck> {
   const problems: string[] = [];
   const transfers = new Map(
     (await db.selectFrom('payment_ledger_transfers').selectAll().where((eb) => eb.or([eb('reason', '=', 'load'), eb('id', 'like', 'received:%')])).execute()).map((t) => [t.id, t]),
   );
-  const bounces = new Map((await db.selectFrom('payment_bounces').selectAll().execute()).map((b) => [b.id, b]));
-  for (const e of await db.selectFrom('payment_bank_incoming').selectAll().orderBy('bank_account').orderBy('seq').execute()) {
+  const bounces = new Map(facts.bounces.map((f) => [f.b.id, f.b]));
+  for (const e of facts.incoming) {
     const label = `bank entry ${e.bank_account}#${e.seq} (${money(e.currency, e.amount)})`;
+    const watched = facts.accountCurrency.get(e.bank_account);
+    if (watched === undefined) problems.push(`${label} is on account ${e.bank_account}, which has no loader cursor`);
     const bank = ledgerAccount.bank(e.currency);
     if (e.outcome === 'credited') {
+      if (e.quarantined) problems.push(`${label} was credited but the account ${e.bank_account} is in ${watched}`);
       const id = loadTransferId(e.bank_account, e.seq);
       const t = transfers.get(id);
       transfers.delete(id);
+      if (t) claims.add(id);
       if (!t) problems.push(`${label} was credited but has no load transfer ${id}`);
       else if (t.amount !== e.amount || t.flow !== 'posted' || t.debit_account !== bank || t.credit_account !== ledgerAccount.reserve(e.reserve_pub ?? '')) {
         problems.push(`${label} does not match its load transfer ${id} (${money(t.currency, t.amount)} ${t.debit_account} → ${t.credit_account})`);
@@ -228,15 +340,23 @@ async function loadsCheck(db: Db): Promise<AuditCheck> {
       const id = receivedTransferId(e.bank_account, e.seq);
       const t = transfers.get(id);
       transfers.delete(id);
-      if (!t) problems.push(`${label} was bounced but has no transfer ${id} into suspense`);
-      else if (t.amount !== e.amount || t.flow !== 'posted' || t.debit_account !== bank || t.credit_account !== ledgerAccount.suspense(e.currency)) {
-        problems.push(`${label} does not match its transfer ${id} into suspense (${money(t.currency, t.amount)} ${t.debit_account} → ${t.credit_account})`);
+      if (e.quarantined) {
+        // Not in the account's currency: nothing may have been booked for it.
+        if (t) problems.push(`${label} is not in ${watched}, the account's currency, yet moved money (${id})`);
+      } else {
+        if (t) claims.add(id);
+        if (!t) problems.push(`${label} was bounced but has no transfer ${id} into suspense`);
+        else if (t.amount !== e.amount || t.flow !== 'posted' || t.debit_account !== bank || t.credit_account !== ledgerAccount.suspense(e.currency)) {
+          problems.push(`${label} does not match its transfer ${id} into suspense (${money(t.currency, t.amount)} ${t.debit_account} → ${t.credit_account})`);
+        }
       }
       const b = bounces.get(bounceId(e.bank_account, e.seq));
       bounces.delete(bounceId(e.bank_account, e.seq));
       if (!b) problems.push(`${label} was bounced but has no bounce row`);
       else if (b.amount !== e.amount || b.currency !== e.currency || b.to_account !== e.counterparty) {
         problems.push(`${label} from ${e.counterparty} does not match bounce ${b.id} (${money(b.currency, b.amount)} to ${b.to_account})`);
+      } else if (e.quarantined && b.state !== 'failed') {
+        problems.push(`${label} is not in the account's currency ${watched}, but its bounce ${b.id} is ${b.state}, not failed`);
       }
     }
   }
@@ -245,42 +365,148 @@ async function loadsCheck(db: Db): Promise<AuditCheck> {
   return check('loads', problems);
 }
 
-/** A bounce's state agrees with its held money: pending → held, sent → posted, failed → voided. */
-async function bouncesCheck(db: Db): Promise<AuditCheck> {
+/** A bounce's state agrees with its held money: pending → held (or not yet), sent → posted, failed → voided (or never held). */
+function bouncesCheck(facts: LoadingFacts, claims: Claims): AuditCheck {
   const problems: string[] = [];
-  const related = await db.selectFrom('payment_ledger_transfers').selectAll().where('reason', '=', 'bounce').where('id', 'not like', 'received:%').execute();
-  const byId = new Map(related.map((t) => [t.id, t]));
-  const resolution = new Map(related.filter((t) => t.pending_id !== null).map((t) => [t.pending_id!, t]));
-  for (const b of await db.selectFrom('payment_bounces').selectAll().execute()) {
-    const hold = byId.get(b.id);
-    const res = resolution.get(b.id);
-    const late = byId.get(`${b.id}:sent-late`);
-    if (hold && (hold.flow !== 'pending' || hold.amount !== b.amount || hold.debit_account !== ledgerAccount.suspense(b.currency) || hold.credit_account !== ledgerAccount.bank(b.currency))) {
+  for (const { b, hold, resolution: res, late } of facts.bounces) {
+    for (const t of [hold, res, late]) if (t) claims.add(t.id);
+    const suspense = ledgerAccount.suspense(b.currency);
+    const bank = ledgerAccount.bank(b.currency);
+    if (hold && (hold.flow !== 'pending' || hold.amount !== b.amount || hold.debit_account !== suspense || hold.credit_account !== bank)) {
       problems.push(`bounce ${b.id} does not match its held transfer (${hold.flow}, ${money(hold.currency, hold.amount)} ${hold.debit_account} → ${hold.credit_account})`);
     }
+    if (res && !hold) problems.push(`bounce ${b.id} has a resolution ${res.id} but no held transfer`);
+    if (late) {
+      if (late.flow !== 'posted' || late.amount !== b.amount || late.debit_account !== suspense || late.credit_account !== bank) {
+        problems.push(`bounce ${b.id} does not match its late payment ${late.id} (${late.flow}, ${money(late.currency, late.amount)} ${late.debit_account} → ${late.credit_account})`);
+      }
+      if (res?.flow !== 'void_pending') problems.push(`bounce ${b.id} has a late payment ${late.id} but its held money was ${res ? 'posted too' : 'never released'}`);
+    }
     const sent = res?.flow === 'post_pending' || (res?.flow === 'void_pending' && late !== undefined);
+    // Failed either way: refused by the bank (held, then voided), or kept at once (never held).
+    const failedOk = late === undefined && (res?.flow === 'void_pending' || (hold === undefined && res === undefined));
     if (b.state === 'sent' && !sent) problems.push(`bounce ${b.id} is marked sent but its money was never posted out of suspense`);
-    if (b.state === 'failed' && (res?.flow !== 'void_pending' || late !== undefined)) problems.push(`bounce ${b.id} is marked failed but its held money was not released`);
+    if (b.state === 'failed' && !failedOk) problems.push(`bounce ${b.id} is marked failed but its held money was not released`);
     if (b.state === 'pending' && res !== undefined) problems.push(`bounce ${b.id} is marked pending but its held money was ${res.flow === 'post_pending' ? 'posted' : 'voided'}`);
   }
   return check('bounces', problems);
 }
 
-/** Runs every check; `ok` only when none found a problem. Never writes. */
+type Totals = { received: bigint; bounced: bigint; paidBack: bigint; held: bigint };
+
+/** Per currency: money the bank entries brought in, what of it went to suspense, what was paid back, what is on hold to be. */
+function loadingTotals(facts: LoadingFacts): Map<string, Totals> {
+  const totals = new Map<string, Totals>();
+  const get = (cur: string) => {
+    let t = totals.get(cur);
+    if (!t) totals.set(cur, (t = { received: 0n, bounced: 0n, paidBack: 0n, held: 0n }));
+    return t;
+  };
+  for (const e of facts.incoming) {
+    if (e.quarantined) continue;
+    const t = get(e.currency);
+    t.received += e.amount;
+    if (e.outcome === 'bounced') t.bounced += e.amount;
+  }
+  for (const f of facts.bounces) {
+    const t = get(f.b.currency);
+    if (f.paidBack) t.paidBack += f.b.amount;
+    if (f.held) t.held += f.b.amount;
+  }
+  return totals;
+}
+
+/**
+ * One mirror account per currency against the bank entries and bounces:
+ * `kind` bank: balance = −(money received) + bounces paid back, holds in = bounces held;
+ * `kind` suspense: balance = money bounced − bounces paid back, holds out = bounces held.
+ */
+async function mirrorCheck(db: Db, kind: 'bank' | 'suspense', facts: LoadingFacts): Promise<AuditCheck> {
+  const problems: string[] = [];
+  const totals = loadingTotals(facts);
+  const accounts = new Map<string, { balance: bigint; heldOut: bigint; heldIn: bigint }>();
+  for (const a of await db.selectFrom('payment_ledger_accounts').selectAll().where('kind', '=', kind).execute()) {
+    const named = kind === 'bank' ? ledgerAccount.bank(a.currency) : ledgerAccount.suspense(a.currency);
+    if (a.id !== named) problems.push(`${kind} account ${a.id} is not named after its currency ${a.currency}`);
+    accounts.set(a.currency, { balance: a.credits_posted - a.debits_posted, heldOut: a.debits_pending, heldIn: a.credits_pending });
+  }
+  for (const cur of [...new Set([...totals.keys(), ...accounts.keys()])].sort()) {
+    const t = totals.get(cur) ?? { received: 0n, bounced: 0n, paidBack: 0n, held: 0n };
+    const a = accounts.get(cur) ?? { balance: 0n, heldOut: 0n, heldIn: 0n };
+    const id = `${kind}:${cur}`;
+    if (kind === 'bank') {
+      const expected = t.paidBack - t.received;
+      if (a.balance !== expected) {
+        problems.push(`${id} holds ${money(cur, a.balance)} but −(bank entries received ${money(cur, t.received)}) + bounces paid back (${money(cur, t.paidBack)}) is ${money(cur, expected)}`);
+      }
+      if (a.heldIn !== t.held || a.heldOut !== 0n) problems.push(`${id} has ${money(cur, a.heldIn)} on hold in and ${money(cur, a.heldOut)} out, but the bounces held come to ${money(cur, t.held)} in`);
+    } else {
+      const expected = t.bounced - t.paidBack;
+      if (a.balance !== expected) {
+        problems.push(`${id} holds ${money(cur, a.balance)} but bank entries bounced (${money(cur, t.bounced)}) − bounces paid back (${money(cur, t.paidBack)}) is ${money(cur, expected)}`);
+      }
+      if (a.heldOut !== t.held || a.heldIn !== 0n) problems.push(`${id} has ${money(cur, a.heldOut)} on hold out and ${money(cur, a.heldIn)} in, but the bounces held come to ${money(cur, t.held)} out`);
+    }
+  }
+  return check(kind, problems);
+}
+
+/**
+ * Every ledger transfer is explained by a record another check matched it
+ * with (a bank entry, a bounce, a withdrawal), and is in the currency of both
+ * its accounts. Runs last: it reads the claims of the others.
+ */
+async function transfersCheck(db: Db, claims: Claims): Promise<AuditCheck> {
+  const problems: string[] = [];
+  const currencyOf = new Map((await db.selectFrom('payment_ledger_accounts').select(['id', 'currency']).execute()).map((a) => [a.id, a.currency]));
+  const transfers = await db.selectFrom('payment_ledger_transfers').select(['id', 'flow', 'debit_account', 'credit_account', 'currency', 'amount', 'reason']).orderBy('id').execute();
+  for (const t of transfers) {
+    const what = `ledger transfer ${t.id} (${t.flow}, ${money(t.currency, t.amount)} ${t.debit_account} → ${t.credit_account}, reason "${t.reason}")`;
+    if (!claims.has(t.id)) problems.push(`${what} is explained by no bank entry, bounce or withdrawal`);
+    for (const account of [t.debit_account, t.credit_account]) {
+      const cur = currencyOf.get(account);
+      if (cur !== t.currency) problems.push(`${what} is in ${t.currency} but account ${account} ${cur === undefined ? 'does not exist' : `is in ${cur}`}`);
+    }
+  }
+  return check('transfers', problems);
+}
+
+/**
+ * Runs every check; `ok` only when none found a problem. Never writes: the
+ * checks run in one read-only transaction (PostgreSQL: repeatable read, so
+ * every read sees the same snapshot; SQLite: a deferred transaction, whose
+ * first read fixes the snapshot under WAL without taking the write lock),
+ * which is rolled back.
+ */
 export async function auditPayment(db: Db): Promise<AuditReport> {
-  const schema = await schemaCheck(db);
-  // The other checks read tables this schema may not have.
-  if (!schema.ok) return { ok: false, checks: [schema] };
-  const checks = [
-    schema,
-    check('ledger', await checkLedger(db)),
-    await floatCheck(db),
-    await coinsCheck(db),
-    await withdrawalsCheck(db),
-    await swapsCheck(db),
-    await reservesCheck(db),
-    await loadsCheck(db),
-    await bouncesCheck(db),
-  ];
-  return { ok: checks.every((c) => c.ok), checks };
+  return db.connection().execute(async (conn) => {
+    // Before the transaction: on PostgreSQL a missing table would abort it.
+    const schema = await schemaCheck(conn);
+    // The other checks read tables this schema may not have.
+    if (!schema.ok) return { ok: false, checks: [schema] };
+    const postgres = conn.getExecutor().adapter instanceof PostgresAdapter;
+    await sql.raw(postgres ? 'start transaction isolation level repeatable read, read only' : 'begin deferred').execute(conn);
+    try {
+      const claims: Claims = new Set();
+      const facts = await loadingFacts(conn);
+      const checks = [
+        schema,
+        check('ledger', await checkLedger(conn)),
+        await floatCheck(conn),
+        await coinsCheck(conn),
+        await withdrawalsCheck(conn, claims),
+        await swapsCheck(conn),
+        await paymentsCheck(conn, claims),
+        await reservesCheck(conn),
+        await loadsCheck(conn, facts, claims),
+        bouncesCheck(facts, claims),
+        await mirrorCheck(conn, 'bank', facts),
+        await mirrorCheck(conn, 'suspense', facts),
+        await transfersCheck(conn, claims),
+      ];
+      return { ok: checks.every((c) => c.ok), checks };
+    } finally {
+      await sql.raw('rollback').execute(conn);
+    }
+  });
 }

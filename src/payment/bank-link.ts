@@ -52,11 +52,21 @@ export function bankLinkPath(dir: string): string {
 export async function readBankLink(dir: string): Promise<BankLink | undefined> {
   const path = bankLinkPath(dir);
   if (!existsSync(path)) return undefined;
-  let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
+    text = await readFile(path, 'utf8');
   } catch (e) {
     throw new Error(`cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    // V8 quotes the text around the error, and the file holds a token: say
+    // where only, and keep the parser's error out of the chain (no `cause`).
+    const at = /at position (\d+)/.exec((e as Error).message)?.[1];
+    // eslint-disable-next-line preserve-caught-error -- the cause would carry the quoted text
+    throw new Error(`invalid ${path}: not valid JSON${at === undefined ? '' : ` (at position ${at})`} (run 'quittance payment link-bank' again)`);
   }
   const parsed = BankLinkFile.safeParse(raw);
   if (!parsed.success) {

@@ -16,9 +16,16 @@
 // the bank (idempotent by (from, transferId)). The money is held in suspense
 // (a pending transfer) while the bank is asked, posted when it paid, voided
 // when it refused for good; then it stays in suspense for the operator.
+//
+// Two kinds of entry are kept for the operator instead (state `failed` at
+// once, never sent): a transfer whose subject is one of our own returns
+// ("returned: …"), so two servers bouncing to each other cannot pass the money
+// back and forth forever; and an entry whose amount is not a positive amount
+// in the account's currency (a bank answer we cannot book), so one bad entry
+// does not stop the cursor for good.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
-import { formatAmount, parseAmount } from '../protocol/amount.ts';
+import { formatAmount, parseAmount, type Amount } from '../protocol/amount.ts';
 import type { EntryView } from '../protocol/messages/bank.ts';
 import { withRetry } from '../store/index.ts';
 import { incomingHistory, sendBankTransfer, type BankCall, type Fetch } from './bank-client.ts';
@@ -51,6 +58,8 @@ export type PollOptions = {
 export type PollReport = {
   credited: number;
   bounced: number;
+  /** Entries kept for the operator, not sent back: returns of returns, amounts we cannot book. */
+  quarantined: number;
   /** Entries another poll (or process) had already handled. */
   skipped: number;
   bouncesSent: number;
@@ -65,12 +74,13 @@ export const receivedTransferId = (bankAccount: string, seq: number) => `receive
 export const bounceId = (bankAccount: string, seq: number) => `bounce:${bankAccount}:${seq}`;
 
 function emptyReport(): PollReport {
-  return { credited: 0, bounced: 0, skipped: 0, bouncesSent: 0, bouncesFailed: 0, errors: [] };
+  return { credited: 0, bounced: 0, quarantined: 0, skipped: 0, bouncesSent: 0, bouncesFailed: 0, errors: [] };
 }
 
 function merge(into: PollReport, r: PollReport): void {
   into.credited += r.credited;
   into.bounced += r.bounced;
+  into.quarantined += r.quarantined;
   into.skipped += r.skipped;
   into.bouncesSent += r.bouncesSent;
   into.bouncesFailed += r.bouncesFailed;
@@ -95,23 +105,128 @@ async function advanceCursor(db: Db, account: LinkedAccount, seq: number, now: D
   await db.updateTable('payment_bank_cursors').set({ last_seq: seq, updated_at: at }).where('bank_account', '=', account.accountId).where('last_seq', '<', seq).execute();
 }
 
-type EntryOutcome = { outcome: 'credited' | 'bounced' | 'skipped'; reason?: string };
+/** The subject of every bounce we send (sendBounces): a transfer carrying it is a return, never returned again. */
+export const RETURN_SUBJECT_PREFIX = 'returned:';
+
+const RETURN_OF_RETURN =
+  'not sent back: the transfer is itself a return (subject "returned: …"); returning it could pass the money between two servers forever. It stays in suspense for the operator.';
+
+type EntryOutcome = { outcome: 'credited' | 'bounced' | 'quarantined' | 'skipped'; reason?: string };
+
+/** The entry's row: the once-only guard, so a second handler of this entry fails here and rolls back everything. */
+async function insertIncoming(trx: Db, account: LinkedAccount, e: EntryView, money: { currency: string; minor: bigint }, reservePub: string | null, at: string): Promise<void> {
+  await trx
+    .insertInto('payment_bank_incoming')
+    .values({
+      bank_account: account.accountId,
+      seq: e.seq,
+      bank_transfer_id: e.transferId,
+      counterparty: e.counterparty,
+      currency: money.currency,
+      amount: money.minor,
+      subject: e.subject,
+      outcome: reservePub === null ? 'bounced' : 'credited',
+      reserve_pub: reservePub,
+      created_at: at,
+    })
+    .execute();
+}
+
+async function insertBounce(
+  trx: Db,
+  account: LinkedAccount,
+  e: EntryView,
+  money: { currency: string; minor: bigint },
+  reason: string,
+  failed: string | undefined,
+  at: string,
+): Promise<void> {
+  await trx
+    .insertInto('payment_bounces')
+    .values({
+      id: bounceId(account.accountId, e.seq),
+      bank_account: account.accountId,
+      seq: e.seq,
+      to_account: e.counterparty,
+      currency: money.currency,
+      amount: money.minor,
+      reason,
+      state: failed === undefined ? 'pending' : 'failed',
+      attempts: 0,
+      last_error: failed ?? null,
+      created_at: at,
+      updated_at: at,
+    })
+    .execute();
+}
+
+/** Runs an entry's transaction; losing the race for its row to another poll is a skip. */
+async function handleOnce(deps: LoaderDeps, account: LinkedAccount, e: EntryView, run: () => Promise<EntryOutcome>): Promise<EntryOutcome> {
+  try {
+    return await withRetry(run);
+  } catch (err) {
+    if (!deps.isUniqueViolation(err)) throw err;
+    // Another poll handled this entry between our look and our insert.
+    const done = await deps.db.selectFrom('payment_bank_incoming').select('seq').where('bank_account', '=', account.accountId).where('seq', '=', e.seq).executeTakeFirst();
+    if (!done) throw err;
+    return { outcome: 'skipped' };
+  }
+}
+
+async function seenBefore(trx: Db, account: LinkedAccount, e: EntryView): Promise<boolean> {
+  const seen = await trx.selectFrom('payment_bank_incoming').select('outcome').where('bank_account', '=', account.accountId).where('seq', '=', e.seq).executeTakeFirst();
+  return seen !== undefined;
+}
+
+/**
+ * An entry whose amount is not a positive amount in the account's currency:
+ * nothing of it can be booked in this account's ledger, but stopping here
+ * would stop every later load. A positive amount (in another currency) is
+ * recorded as a failed bounce, with no ledger money, for the operator; an
+ * amount of zero cannot be recorded (the tables hold positive amounts only)
+ * and is skipped with the loudest log the loader has.
+ */
+async function quarantineEntry(deps: LoaderDeps, account: LinkedAccount, e: EntryView, amount: Amount | undefined): Promise<EntryOutcome> {
+  const why =
+    amount === undefined
+      ? 'the amount cannot be read'
+      : amount.currency !== account.currency
+        ? `the amount ${e.amount} is not in ${account.currency}, the account's currency`
+        : `the amount ${e.amount} is not positive`;
+  const recordable = amount !== undefined && amount.minor > 0n;
+  const now = deps.clock();
+  const at = now.toISOString();
+  return handleOnce(deps, account, e, () =>
+    deps.db.transaction().execute(async (trx): Promise<EntryOutcome> => {
+      if (await seenBefore(trx, account, e)) {
+        await advanceCursor(trx, account, e.seq, now);
+        return { outcome: 'skipped' };
+      }
+      if (recordable) {
+        await insertIncoming(trx, account, e, amount, null, at);
+        await insertBounce(trx, account, e, amount, why, `quarantined: ${why}; nothing was booked and nothing is sent back`, at);
+      }
+      await advanceCursor(trx, account, e.seq, now);
+      return { outcome: 'quarantined', reason: recordable ? why : `${why}; skipped without a record (nothing to book)` };
+    }),
+  );
+}
 
 async function handleEntry(deps: LoaderDeps, account: LinkedAccount, e: EntryView): Promise<EntryOutcome> {
   const amount = parseAmount(e.amount);
   if (!amount.ok || amount.value.currency !== account.currency || amount.value.minor <= 0n) {
-    throw new Error(`bank entry ${account.accountId}#${e.seq}: amount is not a positive ${account.currency} amount`);
+    return quarantineEntry(deps, account, e, amount.ok ? amount.value : undefined);
   }
+  const money = amount.value;
   const cur = account.currency;
-  const minor = amount.value.minor;
   const keyProblem = await reserveKeyProblem(e.subject);
+  const returnOfReturn = keyProblem !== undefined && e.subject.startsWith(RETURN_SUBJECT_PREFIX);
   const now = deps.clock();
   const at = now.toISOString();
 
   const run = () =>
     deps.db.transaction().execute(async (trx): Promise<EntryOutcome> => {
-      const seen = await trx.selectFrom('payment_bank_incoming').select('outcome').where('bank_account', '=', account.accountId).where('seq', '=', e.seq).executeTakeFirst();
-      if (seen) {
+      if (await seenBefore(trx, account, e)) {
         await advanceCursor(trx, account, e.seq, now);
         return { outcome: 'skipped' };
       }
@@ -127,67 +242,29 @@ async function handleEntry(deps: LoaderDeps, account: LinkedAccount, e: EntryVie
         const reserve = await trx.selectFrom('payment_reserves').select('currency').where('reserve_pub', '=', e.subject).executeTakeFirstOrThrow();
         if (reserve.currency !== cur) reason = `the reserve is in ${reserve.currency}, not ${cur}`;
       }
-      // The once-only guard: a second handler of this entry fails here and rolls back everything.
-      await trx
-        .insertInto('payment_bank_incoming')
-        .values({
-          bank_account: account.accountId,
-          seq: e.seq,
-          bank_transfer_id: e.transferId,
-          counterparty: e.counterparty,
-          currency: cur,
-          amount: minor,
-          subject: e.subject,
-          outcome: reason === undefined ? 'credited' : 'bounced',
-          reserve_pub: reason === undefined ? e.subject : null,
-          created_at: at,
-        })
-        .execute();
+      await insertIncoming(trx, account, e, money, reason === undefined ? e.subject : null, at);
       const bank = ledgerAccount.bank(cur);
       await ensureAccount(trx, bank, cur, 'bank', now);
       if (reason === undefined) {
         const reserve = ledgerAccount.reserve(e.subject);
         await ensureAccount(trx, reserve, cur, 'reserve', now);
-        if (!(await postTransfer(trx, { id: loadTransferId(account.accountId, e.seq), debit: bank, credit: reserve, currency: cur, amount: minor, reason: 'load' }, now))) {
+        if (!(await postTransfer(trx, { id: loadTransferId(account.accountId, e.seq), debit: bank, credit: reserve, currency: cur, amount: money.minor, reason: 'load' }, now))) {
           throw new Error('ledger refused a load from the bank mirror');
         }
       } else {
         const suspense = ledgerAccount.suspense(cur);
         await ensureAccount(trx, suspense, cur, 'suspense', now);
-        if (!(await postTransfer(trx, { id: receivedTransferId(account.accountId, e.seq), debit: bank, credit: suspense, currency: cur, amount: minor, reason: 'bounce' }, now))) {
+        if (!(await postTransfer(trx, { id: receivedTransferId(account.accountId, e.seq), debit: bank, credit: suspense, currency: cur, amount: money.minor, reason: 'bounce' }, now))) {
           throw new Error('ledger refused a bounce from the bank mirror');
         }
-        await trx
-          .insertInto('payment_bounces')
-          .values({
-            id: bounceId(account.accountId, e.seq),
-            bank_account: account.accountId,
-            seq: e.seq,
-            to_account: e.counterparty,
-            currency: cur,
-            amount: minor,
-            reason,
-            state: 'pending',
-            attempts: 0,
-            last_error: null,
-            created_at: at,
-            updated_at: at,
-          })
-          .execute();
+        await insertBounce(trx, account, e, money, reason, returnOfReturn ? RETURN_OF_RETURN : undefined, at);
       }
       await advanceCursor(trx, account, e.seq, now);
-      return reason === undefined ? { outcome: 'credited' } : { outcome: 'bounced', reason };
+      if (reason === undefined) return { outcome: 'credited' };
+      return returnOfReturn ? { outcome: 'quarantined', reason: RETURN_OF_RETURN } : { outcome: 'bounced', reason };
     });
 
-  try {
-    return await withRetry(run);
-  } catch (err) {
-    if (!deps.isUniqueViolation(err)) throw err;
-    // Another poll handled this entry between our look and our insert.
-    const done = await deps.db.selectFrom('payment_bank_incoming').select('seq').where('bank_account', '=', account.accountId).where('seq', '=', e.seq).executeTakeFirst();
-    if (!done) throw err;
-    return { outcome: 'skipped' };
-  }
+  return handleOnce(deps, account, e, run);
 }
 
 async function pollAccount(deps: LoaderDeps, link: BankLink, account: LinkedAccount, fetchImpl: Fetch, opts: PollOptions, log: LoaderLog): Promise<PollReport> {
@@ -209,6 +286,9 @@ async function pollAccount(deps: LoaderDeps, link: BankLink, account: LinkedAcco
       } else if (r.outcome === 'bounced') {
         report.bounced++;
         log.warn({ bankAccount: account.accountId, seq: e.seq, amount: e.amount, reason: r.reason }, 'incoming transfer names no usable reserve; returning it');
+      } else if (r.outcome === 'quarantined') {
+        report.quarantined++;
+        log.error({ bankAccount: account.accountId, seq: e.seq, amount: e.amount, reason: r.reason }, 'incoming bank entry quarantined: kept for the operator, not sent back');
       } else {
         report.skipped++;
       }
@@ -254,9 +334,27 @@ async function holdBounce(deps: LoaderDeps, b: PaymentBounceTable): Promise<void
   );
 }
 
+/**
+ * Runs a bounce's settling transaction again when it meets a unique violation:
+ * another process resolved the same hold (or booked its late payment) between
+ * our look and our insert. Run again, the transaction sees that row and does
+ * what is left; nothing is assumed about what the other process did.
+ */
+async function settleAgainOnConflict(deps: LoaderDeps, settle: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await withRetry(settle);
+      return;
+    } catch (err) {
+      if (!deps.isUniqueViolation(err) || attempt >= 3) throw err;
+    }
+  }
+}
+
 async function settleSent(deps: LoaderDeps, b: PaymentBounceTable): Promise<void> {
   const now = deps.clock();
-  await withRetry(() =>
+  const late = `${b.id}:sent-late`;
+  await settleAgainOnConflict(deps, () =>
     deps.db.transaction().execute(async (trx) => {
       const r = await postPending(trx, b.id, `${b.id}:sent`, now);
       if (r === 'unknown') throw new Error(`bounce ${b.id} has no held money`);
@@ -264,8 +362,9 @@ async function settleSent(deps: LoaderDeps, b: PaymentBounceTable): Promise<void
         const resolution = await trx.selectFrom('payment_ledger_transfers').select('flow').where('pending_id', '=', b.id).executeTakeFirstOrThrow();
         // Another process was refused and gave the money up while the bank
         // accepted our copy of the same transfer: the money did leave.
-        if (resolution.flow === 'void_pending') {
-          const moved = await postTransfer(trx, { id: `${b.id}:sent-late`, debit: ledgerAccount.suspense(b.currency), credit: ledgerAccount.bank(b.currency), currency: b.currency, amount: b.amount, reason: 'bounce' }, now);
+        const booked = await trx.selectFrom('payment_ledger_transfers').select('id').where('id', '=', late).executeTakeFirst();
+        if (resolution.flow === 'void_pending' && !booked) {
+          const moved = await postTransfer(trx, { id: late, debit: ledgerAccount.suspense(b.currency), credit: ledgerAccount.bank(b.currency), currency: b.currency, amount: b.amount, reason: 'bounce' }, now);
           if (!moved) throw new Error(`suspense:${b.currency} no longer covers bounce ${b.id}, which the bank paid`);
         }
       }
@@ -276,15 +375,12 @@ async function settleSent(deps: LoaderDeps, b: PaymentBounceTable): Promise<void
         .where('state', '<>', 'sent')
         .execute();
     }),
-  ).catch((err: unknown) => {
-    // `${id}:sent-late` exists: that other process already did all of the above.
-    if (!deps.isUniqueViolation(err)) throw err;
-  });
+  );
 }
 
 async function settleFailed(deps: LoaderDeps, b: PaymentBounceTable, why: string): Promise<void> {
   const now = deps.clock();
-  await withRetry(() =>
+  await settleAgainOnConflict(deps, () =>
     deps.db.transaction().execute(async (trx) => {
       const r = await voidPending(trx, b.id, `${b.id}:void`, now);
       if (r === 'unknown') throw new Error(`bounce ${b.id} has no held money`);
@@ -296,9 +392,7 @@ async function settleFailed(deps: LoaderDeps, b: PaymentBounceTable, why: string
         .where('state', '=', 'pending')
         .execute();
     }),
-  ).catch((err: unknown) => {
-    if (!deps.isUniqueViolation(err)) throw err;
-  });
+  );
 }
 
 async function sendBounces(deps: LoaderDeps, link: BankLink, account: LinkedAccount, fetchImpl: Fetch, opts: PollOptions, log: LoaderLog): Promise<PollReport> {
@@ -318,7 +412,7 @@ async function sendBounces(deps: LoaderDeps, link: BankLink, account: LinkedAcco
       const sent = await sendBankTransfer(
         fetchImpl,
         link,
-        { transferId: b.id, from: b.bank_account, to: b.to_account, amount: formatAmount({ currency: b.currency, minor: b.amount }), subject: `returned: ${b.reason}` },
+        { transferId: b.id, from: b.bank_account, to: b.to_account, amount: formatAmount({ currency: b.currency, minor: b.amount }), subject: `${RETURN_SUBJECT_PREFIX} ${b.reason}` },
         opts.signal,
       );
       if (sent.kind === 'ok') {
@@ -419,7 +513,7 @@ export async function startLoader(deps: LoaderDeps, opts: LoaderOptions): Promis
     } else {
       backoff = 0;
       // A bank that ignores `wait` must not turn this loop into a busy one.
-      const idle = r.credited + r.bounced + r.skipped + r.bouncesSent + r.bouncesFailed === 0;
+      const idle = r.credited + r.bounced + r.quarantined + r.skipped + r.bouncesSent + r.bouncesFailed === 0;
       if (idle && performance.now() - started < 1000) pause = 1000;
     }
     if (pause > 0) await sleep(pause, undefined, { signal: opts.signal }).catch(() => {});

@@ -137,10 +137,10 @@ for (const t of testDatabases()) {
       const r = audit(b.url);
       assert.equal(r.code, 0, r.err);
       assert.equal(r.report.ok, true);
-      assert.deepEqual(r.report.checks.map((c) => [c.name, c.ok]), ['schema', 'ledger', 'float', 'coins', 'withdrawals', 'swaps', 'reserves', 'loads', 'bounces'].map((n) => [n, true]));
+      assert.deepEqual(r.report.checks.map((c) => [c.name, c.ok]), ['schema', 'ledger', 'float', 'coins', 'withdrawals', 'swaps', 'payments', 'reserves', 'loads', 'bounces', 'bank', 'suspense', 'transfers'].map((n) => [n, true]));
       const text = spawnBin(['audit', '--db', b.url]);
       assert.equal(text.code, 0, text.err);
-      assert.match(text.out, /^payment books: sound \(9 checks\)$/m);
+      assert.match(text.out, /^payment books: sound \(13 checks\)$/m);
       assert.match(text.out, /^ {2}ok {6}reserves$/m);
     });
 
@@ -158,12 +158,31 @@ for (const t of testDatabases()) {
       });
     }
 
+    void test('money moved by hand between the bank mirror and suspense (the ledger balanced): bank, suspense and transfers reported, exit 1', async (ctx) => {
+      const b = await books(ctx, t);
+      await b.db.transaction().execute(async (trx) => {
+        await postTransfer(trx, { id: 'stray-1', debit: ledgerAccount.bank('JPY'), credit: ledgerAccount.suspense('JPY'), currency: 'JPY', amount: 1_000_000n, reason: 'manual' }, b.now);
+        await postTransfer(trx, { id: 'stray-2', debit: ledgerAccount.suspense('JPY'), credit: ledgerAccount.bank('JPY'), currency: 'JPY', amount: 400_000n, reason: 'bounce' }, b.now);
+      });
+      const r = audit(b.url);
+      assert.equal(r.code, 1, r.err);
+      assert.equal(r.report.code, 'PAY_AUDIT_FAILED');
+      assert.deepEqual(r.report.checks.filter((c) => !c.ok).map((c) => c.name), ['bank', 'suspense', 'transfers']);
+      const transfers = r.report.checks.find((c) => c.name === 'transfers')!.problems;
+      assert.ok(transfers.some((p) => p.startsWith('ledger transfer stray-1 ')) && transfers.some((p) => p.startsWith('ledger transfer stray-2 ')), transfers.join('\n'));
+      const text = spawnBin(['audit', '--db', b.url]);
+      assert.equal(text.code, 1);
+      assert.match(text.out, /^payment books: 3 of 13 checks FAILED$/m);
+      assert.match(text.out, /^ {2}FAILED {2}bank\n {10}- bank:JPY holds JPY -600015 but /m);
+      assert.match(text.err, /^PAY_AUDIT_FAILED: violated: bank, suspense, transfers$/m);
+    });
+
     void test('text report of a violation: the failed check and its problems on stdout, the code on stderr', async (ctx) => {
       const b = await books(ctx, t);
       await sql`update payment_swaps set amount = amount * 2`.execute(b.db);
       const r = spawnBin(['audit', '--db', b.url]);
       assert.equal(r.code, 1);
-      assert.match(r.out, /^payment books: 1 of 9 checks FAILED$/m);
+      assert.match(r.out, /^payment books: 1 of 13 checks FAILED$/m);
       assert.match(r.out, /^ {2}FAILED {2}swaps\n {10}- swap \S+ is for JPY 16/m);
       assert.match(r.err, /^PAY_AUDIT_FAILED: violated: swaps$/m);
     });

@@ -86,10 +86,18 @@ for (const t of testDatabases()) {
             let held: HeldCoin[] = [];
             const spent: HeldCoin[] = [];
             let n = 0;
-            // Every reserve starts loaded, so withdrawals and swaps have money to work with.
+            // Every reserve starts loaded, so withdrawals and swaps have money to work with;
+            // every sequence ends with a stray transfer, a withdrawal, a swap and a double
+            // spend, so each kind of step is exercised in every run, after whatever came first.
             const initial: Op[] = reserves.map((_, i) => ({ kind: 'load', reserve: i, amount: 24, garbage: false }));
+            const tail: Op[] = [
+              { kind: 'load', reserve: 0, amount: 1, garbage: true },
+              { kind: 'withdraw', reserve: RESERVES - 1, coins: ['JPY:4'] },
+              { kind: 'swap', pick: [0] },
+              { kind: 'spendAgain', pick: 0 },
+            ];
 
-            for (const op of [...initial, ...ops]) {
+            for (const op of [...initial, ...ops, ...tail]) {
               if (op.kind === 'load') {
                 const res = await bank.app.inject({
                   method: 'POST',

@@ -5,7 +5,8 @@
 // same tampers through the real `quittance audit` binary: test/cli/audit.test.ts.)
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { sql, type Kysely } from 'kysely';
+import type { LightMyRequestResponse } from 'fastify';
+import { sql, type Kysely, type KyselyPlugin } from 'kysely';
 import { auditPayment, type AuditReport } from '../../src/payment/audit.ts';
 import type { PaymentDatabase } from '../../src/payment/db.ts';
 import { createPending, ensureAccount, ledgerAccount, postTransfer, voidPending } from '../../src/payment/ledger.ts';
@@ -59,7 +60,7 @@ async function books(ctx: Ctx, t: TestDatabase) {
   const change = await prepareCoins(w, ['JPY:4', 'JPY:2', 'JPY:1', 'JPY:1']);
   const swapped = await postSwap(pay, await swapRequest(newRequestId(), [coins[0]!], change.map((c) => c.envelope)));
   assert.equal(swapped.statusCode, 201, swapped.body);
-  return { pay, db: pay.deps.db, reserve, payAccount };
+  return { pay, db: pay.deps.db, reserve, payAccount, wallet: w };
 }
 
 const failed = (r: AuditReport) => r.checks.filter((c) => !c.ok).map((c) => c.name);
@@ -77,7 +78,7 @@ for (const t of testDatabases()) {
       const b = await books(ctx, t);
       const before = await everything(b.db);
       const report = await auditPayment(b.db);
-      assert.deepEqual(report.checks.map((c) => c.name), ['schema', 'ledger', 'float', 'coins', 'withdrawals', 'swaps', 'reserves', 'loads', 'bounces']);
+      assert.deepEqual(report.checks.map((c) => c.name), ['schema', 'ledger', 'float', 'coins', 'withdrawals', 'swaps', 'payments', 'reserves', 'loads', 'bounces', 'bank', 'suspense', 'transfers']);
       assert.deepEqual(report.checks.filter((c) => !c.ok), []);
       assert.equal(report.ok, true);
       assert.equal(await everything(b.db), before);
@@ -111,6 +112,7 @@ for (const t of testDatabases()) {
       await h.db.transaction().execute(async (trx) => {
         await ensureAccount(trx, ledgerAccount.bank('JPY'), 'JPY', 'bank', now);
         await ensureAccount(trx, ledgerAccount.suspense('JPY'), 'JPY', 'suspense', now);
+        await trx.insertInto('payment_bank_cursors').values({ bank_account: acct, currency: 'JPY', last_seq: 1, updated_at: now.toISOString() }).execute();
         await trx
           .insertInto('payment_bank_incoming')
           .values({ bank_account: acct, seq: 1, bank_transfer_id: 'x', counterparty: 'QB1', currency: 'JPY', amount: 40n, subject: 'junk', outcome: 'bounced', reserve_pub: null, created_at: now.toISOString() })
@@ -134,6 +136,7 @@ for (const t of testDatabases()) {
       const h = await t.open<PaymentDatabase>();
       ctx.after(() => h.cleanup());
       await migrate(h.db, PAYMENT_MIGRATIONS, { table: 'payment_migration' });
+      await h.db.insertInto('payment_bank_cursors').values({ bank_account: 'QB07277690082177', currency: 'JPY', last_seq: 130, updated_at: 'x' }).execute();
       for (let i = 1; i <= 130; i++) {
         await h.db
           .insertInto('payment_bank_incoming')
@@ -143,6 +146,72 @@ for (const t of testDatabases()) {
       const loads = (await auditPayment(h.db)).checks.find((c) => c.name === 'loads')!;
       assert.equal(loads.problems.length, 101);
       assert.equal(loads.problems.at(-1), '… and 160 more');
+    });
+
+    void test('money moved by hand between the bank mirror and suspense fails bank, suspense and transfers, though the ledger balances', async (ctx) => {
+      const b = await books(ctx, t);
+      const now = b.pay.clock.now;
+      await b.db.transaction().execute(async (trx) => {
+        // 1,000,000 "received" that no bank entry explains, and a "bounce" that no bounce row explains.
+        assert.ok(await postTransfer(trx, { id: 'stray-1', debit: ledgerAccount.bank('JPY'), credit: ledgerAccount.suspense('JPY'), currency: 'JPY', amount: 1_000_000n, reason: 'manual' }, now));
+        assert.ok(await postTransfer(trx, { id: 'stray-2', debit: ledgerAccount.suspense('JPY'), credit: ledgerAccount.bank('JPY'), currency: 'JPY', amount: 400_000n, reason: 'bounce' }, now));
+      });
+      const r = await auditPayment(b.db);
+      assert.deepEqual(failed(r), ['bank', 'suspense', 'transfers']);
+      const problems = (name: string) => r.checks.find((c) => c.name === name)!.problems;
+      // The scenario: JPY 23 received, JPY 5 paid back, JPY 3 kept in suspense (a refused bounce).
+      assert.deepEqual(problems('bank'), ['bank:JPY holds JPY -600018 but −(bank entries received JPY 23) + bounces paid back (JPY 5) is JPY -18']);
+      assert.deepEqual(problems('suspense'), ['suspense:JPY holds JPY 600003 but bank entries bounced (JPY 8) − bounces paid back (JPY 5) is JPY 3']);
+      assert.equal(problems('transfers').length, 2);
+      assert.match(problems('transfers')[0]!, /^ledger transfer stray-1 \(posted, JPY 1000000 bank:JPY → suspense:JPY, reason "manual"\) is explained by no/);
+      assert.match(problems('transfers')[1]!, /^ledger transfer stray-2 \(posted, JPY 400000 suspense:JPY → bank:JPY, reason "bounce"\) is explained by no/);
+    });
+
+    void test('a hold on suspense that no bounce explains fails suspense, bank and transfers', async (ctx) => {
+      const b = await books(ctx, t);
+      assert.ok(await createPending(b.db, { id: 'stray-hold', debit: ledgerAccount.suspense('JPY'), credit: ledgerAccount.bank('JPY'), currency: 'JPY', amount: 3n, reason: 'bounce' }, b.pay.clock.now));
+      const r = await auditPayment(b.db);
+      assert.deepEqual(failed(r), ['bank', 'suspense', 'transfers']);
+      assert.match(r.checks.find((c) => c.name === 'suspense')!.problems[0]!, /has JPY 3 on hold out and JPY 0 in, but the bounces held come to JPY 0 out/);
+    });
+
+    void test('a transfer booked in another currency than its accounts fails transfers', async (ctx) => {
+      const b = await books(ctx, t);
+      await sql`update payment_ledger_transfers set currency = 'EUR' where reason = 'load'`.execute(b.db);
+      const r = await auditPayment(b.db);
+      assert.deepEqual(failed(r), ['transfers']);
+      const problems = r.checks.find((c) => c.name === 'transfers')!.problems;
+      assert.equal(problems.length, 2);
+      assert.match(problems[0]!, /^ledger transfer load:\S+ \(posted, EUR 15 bank:JPY → reserve:\S+, reason "load"\) is in EUR but account bank:JPY is in JPY$/);
+    });
+
+    void test('a withdrawal committing while the audit runs is not a violation: every check reads one snapshot', async (ctx) => {
+      const b = await books(ctx, t);
+      // The audit on its own connection (pool), as `quittance audit` would be;
+      // right after it has summed the issued envelopes (the float check's first
+      // read), a withdrawal of the reserve's last JPY 1 commits through the server.
+      const auditor = (await b.pay.handle.reopen<PaymentDatabase>()).db;
+      let withdrawn: LightMyRequestResponse | undefined;
+      const envelopeReads = new Set<unknown>();
+      const interleave: KyselyPlugin = {
+        transformQuery(args) {
+          if (JSON.stringify(args.node).includes('"payment_issued_envelopes"')) envelopeReads.add(args.queryId);
+          return args.node;
+        },
+        async transformResult(args) {
+          if (envelopeReads.has(args.queryId) && withdrawn === undefined) {
+            const pending = await prepareCoins(b.wallet, ['JPY:1']);
+            withdrawn = await postWithdraw(b.pay, await withdrawRequest(b.reserve, newRequestId(), pending.map((c) => c.envelope)));
+          }
+          return args.result;
+        },
+      };
+      const during = await auditPayment(auditor.withPlugin(interleave));
+      assert.equal(withdrawn?.statusCode, 201, withdrawn?.body);
+      assert.deepEqual(failed(during), []);
+      // It did commit: the next audit sees it, and is sound too.
+      assert.equal((await b.db.selectFrom('payment_withdrawals').selectAll().execute()).length, 2);
+      assert.deepEqual(failed(await auditPayment(auditor)), []);
     });
   });
 }

@@ -37,6 +37,8 @@ import { toBigInt } from '../../src/store/index.ts';
 import { deriveCoin, deriveReserve } from '../../src/wallet/derive.ts';
 import { CRL_MAX_AGE_SECONDS } from '../fixtures/pki.ts';
 import { value } from '../helpers/results.ts';
+import { auditPayment } from '../../src/payment/audit.ts';
+import { loadTransferId } from '../../src/payment/loader.ts';
 import { WRAP_KEY, type TestPayment } from './harness.ts';
 
 type Db = Kysely<PaymentDatabase>;
@@ -268,14 +270,33 @@ export async function withdrawCoins(w: TestWallet, amounts: readonly string[], r
 
 // ---------------------------------------------------------------- books
 
-/** A load straight through the ledger, as the loader books it: bank:CUR → reserve:PUB. */
+/** The bank account test loads arrive at (one per currency, as a bank link has). */
+export const TEST_LOAD_ACCOUNT = (currency: string) => `QB00TEST${currency}LOADS`.slice(0, 16);
+
+/**
+ * A load booked exactly as the loader books one (loader.ts): the incoming
+ * bank entry with the account's cursor, the reserve, and bank:CUR →
+ * reserve:PUB under the loader's transfer id — so `quittance audit` passes.
+ */
 export async function creditReserve(deps: Pick<PaymentDeps, 'db' | 'clock'>, reservePub: string, currency: string, amountMinor: bigint): Promise<void> {
   const now = deps.clock();
+  const account = TEST_LOAD_ACCOUNT(currency);
   await deps.db.transaction().execute(async (trx) => {
+    const last = await trx.selectFrom('payment_bank_cursors').select('last_seq').where('bank_account', '=', account).executeTakeFirst();
+    const seq = (last?.last_seq ?? 0) + 1;
+    await trx
+      .insertInto('payment_bank_cursors')
+      .values({ bank_account: account, currency, last_seq: seq, updated_at: now.toISOString() })
+      .onConflict((oc) => oc.column('bank_account').doUpdateSet({ last_seq: seq }))
+      .execute();
+    await trx
+      .insertInto('payment_bank_incoming')
+      .values({ bank_account: account, seq, bank_transfer_id: `test-${seq}`, counterparty: 'QB00TESTSHOPPER0', currency, amount: amountMinor, subject: reservePub, outcome: 'credited', reserve_pub: reservePub, created_at: now.toISOString() })
+      .execute();
     await trx.insertInto('payment_reserves').values({ reserve_pub: reservePub, currency, created_at: now.toISOString() }).onConflict((oc) => oc.column('reserve_pub').doNothing()).execute();
     await ensureAccount(trx, ledgerAccount.bank(currency), currency, 'bank', now);
     await ensureAccount(trx, ledgerAccount.reserve(reservePub), currency, 'reserve', now);
-    const moved = await postTransfer(trx, { id: `test-load:${randomBytes(8).toString('hex')}`, debit: ledgerAccount.bank(currency), credit: ledgerAccount.reserve(reservePub), currency, amount: amountMinor, reason: 'load' }, now);
+    const moved = await postTransfer(trx, { id: loadTransferId(account, seq), debit: ledgerAccount.bank(currency), credit: ledgerAccount.reserve(reservePub), currency, amount: amountMinor, reason: 'load' }, now);
     assert.ok(moved);
   });
 }
@@ -307,10 +328,12 @@ export async function floatMatchesCoins(db: Db): Promise<string[]> {
   return problems;
 }
 
-/** The ledger is sound and the float matches the coins. */
+/** The ledger is sound, the float matches the coins, and `quittance audit` finds nothing. */
 export async function assertBooks(db: Db): Promise<void> {
   assert.deepEqual(await checkLedger(db), []);
   assert.deepEqual(await floatMatchesCoins(db), []);
+  const audit = await auditPayment(db);
+  assert.deepEqual(audit.checks.filter((c) => !c.ok), []);
 }
 
 /** Everything a refused request must leave as it was. */

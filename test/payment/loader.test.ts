@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, test } from 'node:test';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { auditPayment, type AuditReport } from '../../src/payment/audit.ts';
 import type { PaymentDatabase } from '../../src/payment/db.ts';
-import { accountBalance, checkLedger, ledgerAccount } from '../../src/payment/ledger.ts';
+import { accountBalance, checkLedger, ledgerAccount, voidPending } from '../../src/payment/ledger.ts';
 import { bounceId, loadTransferId, pollOnce, startLoader, type LoaderLog } from '../../src/payment/loader.ts';
 import { reserveKeyProblem } from '../../src/payment/reserves.ts';
 import { encodeBase64url } from '../../src/protocol/base64url.ts';
@@ -99,6 +100,43 @@ function collector(): LoaderLog & { lines: { level: string; msg: string; obj: Re
   };
 }
 
+const failedChecks = (r: AuditReport) => r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.problems.join('; ')}`);
+
+/** A bank history entry as the bank sends it, incoming to the payment server. */
+function entry(seq: number, amount: string, subject: string) {
+  return { seq, direction: 'incoming', transferId: `t-${seq}`, amount, counterparty: 'QB07277690082177', subject, balanceAfter: 'JPY:0', createdAt: '2026-03-01T09:00:00.000Z' };
+}
+
+/** A bank that answers every request with `body`. */
+const answer =
+  (body: unknown): typeof fetch =>
+  async () =>
+    new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+
+/** What a process refused for good does to a held bounce (loader.ts settleFailed). */
+async function giveUp(db: Kysely<PaymentDatabase>, id: string, now: Date): Promise<void> {
+  assert.equal(await voidPending(db, id, `${id}:void`, now), 'resolved');
+  await db.updateTable('payment_bounces').set({ state: 'failed', last_error: 'BANK_X: refused' }).where('id', '=', id).where('state', '=', 'pending').execute();
+}
+
+/** The bank paid the bounce once; the books say so (sent, void + sent-late, suspense empty) and the audit agrees. */
+async function assertPaidLate(w: World, id: string): Promise<void> {
+  assert.equal(await balance(w.bank, w.alice.id), 'JPY:10000');
+  assert.equal(await balance(w.bank, w.payJpy.id), 'JPY:0');
+  const bounce = await w.db.selectFrom('payment_bounces').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  assert.deepEqual([bounce.state, bounce.last_error], ['sent', null]);
+  const moves = await w.db.selectFrom('payment_ledger_transfers').select(['id', 'flow']).where('id', 'like', `${id}%`).orderBy('id').execute();
+  assert.deepEqual(moves, [
+    { id, flow: 'pending' },
+    { id: `${id}:sent-late`, flow: 'posted' },
+    { id: `${id}:void`, flow: 'void_pending' },
+  ]);
+  const suspense = (await accountBalance(w.db, ledgerAccount.suspense('JPY')))!;
+  assert.deepEqual([suspense.balance, suspense.pendingOut], [0n, 0n]);
+  assert.equal(await posted(w.db, ledgerAccount.bank('JPY')), 0n);
+  assert.deepEqual(failedChecks(await auditPayment(w.db)), []);
+}
+
 void describe('reserve keys', () => {
   void test('a generated Ed25519 key names a reserve; garbage, an off-curve point and a small-order point do not', async () => {
     for (let i = 0; i < 20; i++) assert.equal(await reserveKeyProblem(reserveKey()), undefined);
@@ -127,7 +165,7 @@ for (const t of testDatabases()) {
       await pay(w.bank, w.alice, w.payJpy.id, 'JPY:3000', pub);
 
       const r = await pollOnce(w.pay.deps, fetch);
-      assert.deepEqual(r, { credited: 1, bounced: 0, skipped: 0, bouncesSent: 0, bouncesFailed: 0, errors: [] });
+      assert.deepEqual(r, { credited: 1, bounced: 0, quarantined: 0, skipped: 0, bouncesSent: 0, bouncesFailed: 0, errors: [] });
       assert.equal(await posted(w.db, ledgerAccount.reserve(pub)), 3000n);
       assert.equal(await posted(w.db, ledgerAccount.bank('JPY')), -3000n);
       assert.deepEqual(await checkLedger(w.db), []);
@@ -142,7 +180,7 @@ for (const t of testDatabases()) {
       // Polling again finds nothing new; polling from a stale cursor (another
       // process behind us) finds the entry but credits nothing.
       const before = await books(w.db);
-      assert.deepEqual(await pollOnce(w.pay.deps, fetch), { credited: 0, bounced: 0, skipped: 0, bouncesSent: 0, bouncesFailed: 0, errors: [] });
+      assert.deepEqual(await pollOnce(w.pay.deps, fetch), { credited: 0, bounced: 0, quarantined: 0, skipped: 0, bouncesSent: 0, bouncesFailed: 0, errors: [] });
       await w.db.updateTable('payment_bank_cursors').set({ last_seq: 0 }).execute();
       const stale = await pollOnce(w.pay.deps, fetch);
       assert.equal(stale.credited, 0);
@@ -166,7 +204,7 @@ for (const t of testDatabases()) {
         assert.equal(await balance(w.bank, w.alice.id), 'JPY:8766');
 
         const r = await pollOnce(w.pay.deps, fetch);
-        assert.deepEqual(r, { credited: 0, bounced: 1, skipped: 0, bouncesSent: 1, bouncesFailed: 0, errors: [] });
+        assert.deepEqual(r, { credited: 0, bounced: 1, quarantined: 0, skipped: 0, bouncesSent: 1, bouncesFailed: 0, errors: [] });
         assert.equal(await balance(w.bank, w.alice.id), 'JPY:10000');
         assert.equal(await balance(w.bank, w.payJpy.id), 'JPY:0');
         const suspense = (await accountBalance(w.db, ledgerAccount.suspense('JPY')))!;
@@ -184,7 +222,7 @@ for (const t of testDatabases()) {
         assert.match(back.subject, /^returned: the subject is/);
 
         // Another round sends nothing twice.
-        assert.deepEqual(await pollOnce(w.pay.deps, fetch), { credited: 0, bounced: 0, skipped: 0, bouncesSent: 0, bouncesFailed: 0, errors: [] });
+        assert.deepEqual(await pollOnce(w.pay.deps, fetch), { credited: 0, bounced: 0, quarantined: 0, skipped: 0, bouncesSent: 0, bouncesFailed: 0, errors: [] });
         assert.equal(await balance(w.bank, w.alice.id), 'JPY:10000');
       });
     }
@@ -215,7 +253,7 @@ for (const t of testDatabases()) {
       await pay(w.bank, w.payJpy, elsewhere.id, 'JPY:900', 'sweep');
 
       const r = await pollOnce(w.pay.deps, fetch, { log });
-      assert.deepEqual(r, { credited: 0, bounced: 1, skipped: 0, bouncesSent: 0, bouncesFailed: 1, errors: [] });
+      assert.deepEqual(r, { credited: 0, bounced: 1, quarantined: 0, skipped: 0, bouncesSent: 0, bouncesFailed: 1, errors: [] });
       const bounce = await w.db.selectFrom('payment_bounces').selectAll().executeTakeFirstOrThrow();
       assert.equal(bounce.state, 'failed');
       assert.match(bounce.last_error!, /^BANK_INSUFFICIENT_FUNDS: /);
@@ -324,18 +362,140 @@ for (const t of testDatabases()) {
       assert.deepEqual(await books(w.db), before);
     });
 
-    void test('a bank answer we cannot trust (wrong currency, not the expected message) is an error and changes nothing', async (ctx) => {
+    void test('a bank answer that is not the expected message is an error and changes nothing', async (ctx) => {
       const w = await world(ctx, t);
       const before = await books(w.db);
-      const entry = { seq: 1, direction: 'incoming', transferId: 'x', amount: 'EUR:5.00', counterparty: w.alice.id, subject: reserveKey(), balanceAfter: 'JPY:5', createdAt: '2026-03-01T09:00:00.000Z' };
-      const answer = (body: unknown): typeof fetch => async () => new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
-      const jpyOnly = { ...w.pay.deps, bankLink: { ...w.pay.deps.bankLink!, accounts: [w.pay.deps.bankLink!.accounts[0]!] } };
-      const wrongCurrency = await pollOnce(jpyOnly, answer({ entries: [entry], next: 1 }));
-      assert.match(wrongCurrency.errors[0]!, /amount is not a positive JPY amount/);
-      const garbage = await pollOnce(jpyOnly, answer({ entries: 'all of them' }));
+      const garbage = await pollOnce(w.pay.deps, answer({ entries: 'all of them' }));
       assert.match(garbage.errors[0]!, /not the expected message/);
       assert.deepEqual(await books(w.db), before);
     });
+
+    void test('entries whose amount is not a positive amount in the account currency are quarantined and the cursor moves on', async (ctx) => {
+      const w = await world(ctx, t);
+      const log = collector();
+      const pub = reserveKey();
+      const entries = [
+        entry(1, 'EUR:5.00', reserveKey()), // a currency this account does not hold
+        entry(2, 'JPY:0', 'nothing'), // nothing to book, and no row can hold it
+        entry(3, 'JPY:300', pub), // a good load after them is not held up
+      ];
+      const jpyOnly = { ...w.pay.deps, bankLink: { ...w.pay.deps.bankLink!, accounts: [w.pay.deps.bankLink!.accounts[0]!] } };
+      const posts: string[] = [];
+      const bank: typeof fetch = async (input, init) => {
+        if (init?.method === 'POST') posts.push(String(input));
+        return answer({ entries: new URL(String(input)).searchParams.get('after') === '0' ? entries : [], next: 3 })(input, init);
+      };
+      const r = await pollOnce(jpyOnly, bank, { log });
+      assert.deepEqual(r, { credited: 1, bounced: 0, quarantined: 2, skipped: 0, bouncesSent: 0, bouncesFailed: 0, errors: [] });
+      assert.deepEqual(posts, [], 'nothing is sent back');
+      const cursor = await w.db.selectFrom('payment_bank_cursors').selectAll().where('bank_account', '=', w.payJpy.id).executeTakeFirstOrThrow();
+      assert.equal(cursor.last_seq, 3);
+      // The EUR entry is on record, with no ledger money; the zero one only in the log.
+      const incoming = await w.db.selectFrom('payment_bank_incoming').select(['seq', 'currency', 'amount', 'outcome']).orderBy('seq').execute();
+      assert.deepEqual(incoming, [
+        { seq: 1, currency: 'EUR', amount: 500n, outcome: 'bounced' },
+        { seq: 3, currency: 'JPY', amount: 300n, outcome: 'credited' },
+      ]);
+      const bounce = await w.db.selectFrom('payment_bounces').selectAll().executeTakeFirstOrThrow();
+      assert.deepEqual([bounce.seq, bounce.state, bounce.currency, bounce.amount], [1, 'failed', 'EUR', 500n]);
+      assert.match(bounce.last_error!, /^quarantined: the amount EUR:5\.00 is not in JPY/);
+      assert.deepEqual(
+        (await w.db.selectFrom('payment_ledger_transfers').select('id').execute()).map((x) => x.id),
+        [loadTransferId(w.payJpy.id, 3)],
+      );
+      assert.equal(await posted(w.db, ledgerAccount.reserve(pub)), 300n);
+      const quarantined = log.lines.filter((l) => l.level === 'error' && l.msg.startsWith('incoming bank entry quarantined'));
+      assert.deepEqual(quarantined.map((l) => l.obj.seq), [1, 2]);
+      assert.match(String(quarantined[1]!.obj.reason), /JPY:0 is not positive; skipped without a record/);
+      assert.deepEqual(failedChecks(await auditPayment(w.db)), []);
+
+      // Read again from the start (a stale cursor): nothing changes, nothing is sent.
+      const before = await books(w.db);
+      await w.db.updateTable('payment_bank_cursors').set({ last_seq: 0 }).execute();
+      const again = await pollOnce(jpyOnly, bank);
+      assert.deepEqual([again.credited, again.skipped, again.errors], [0, 2, []]);
+      assert.deepEqual(posts, []);
+      assert.deepEqual({ ...(await books(w.db)), cursors: '' }, { ...before, cursors: '' });
+    });
+
+    void test('a transfer that is itself a return ("returned: …") is kept in suspense as a failed bounce, never sent back', async (ctx) => {
+      const w = await world(ctx, t);
+      const log = collector();
+      // Another payment server returning money we returned to it, say.
+      await pay(w.bank, w.alice, w.payJpy.id, 'JPY:640', 'returned: the subject is not a reserve public key (32 bytes, base64url)');
+      const r = await pollOnce(w.pay.deps, fetch, { log });
+      assert.deepEqual(r, { credited: 0, bounced: 0, quarantined: 1, skipped: 0, bouncesSent: 0, bouncesFailed: 0, errors: [] });
+      assert.equal(await balance(w.bank, w.alice.id), 'JPY:9360');
+      assert.equal(await balance(w.bank, w.payJpy.id), 'JPY:640');
+      const bounce = await w.db.selectFrom('payment_bounces').selectAll().executeTakeFirstOrThrow();
+      assert.deepEqual([bounce.state, bounce.amount, bounce.to_account, bounce.attempts], ['failed', 640n, w.alice.id, 0]);
+      assert.match(bounce.last_error!, /itself a return/);
+      const suspense = (await accountBalance(w.db, ledgerAccount.suspense('JPY')))!;
+      assert.deepEqual([suspense.balance, suspense.pendingOut], [640n, 0n]);
+      assert.ok(log.lines.some((l) => l.level === 'error' && l.obj.seq === 1 && /itself a return/.test(String(l.obj.reason))));
+      assert.deepEqual(failedChecks(await auditPayment(w.db)), []);
+      // Later rounds leave it alone.
+      const before = await books(w.db);
+      assert.deepEqual(await pollOnce(w.pay.deps, fetch), { credited: 0, bounced: 0, quarantined: 0, skipped: 0, bouncesSent: 0, bouncesFailed: 0, errors: [] });
+      assert.deepEqual(await books(w.db), before);
+      assert.equal(await balance(w.bank, w.alice.id), 'JPY:9360');
+    });
+
+    void test('a bounce another process gave up while the bank was paying our copy ends sent, paid late; the audit passes', async (ctx) => {
+      const w = await world(ctx, t);
+      await pay(w.bank, w.alice, w.payJpy.id, 'JPY:500', 'not a key');
+      const down: typeof fetch = (input, init) => (init?.method === 'POST' ? Promise.resolve(new Response('{}', { status: 503 })) : fetch(input, init));
+      assert.deepEqual((await pollOnce(w.pay.deps, down)).bouncesSent, 0);
+      const id = bounceId(w.payJpy.id, 1);
+      // "Process B", refused for good, voids the hold and marks the bounce
+      // failed while the bank carries out "process A"'s copy of the transfer.
+      const raced: typeof fetch = async (input, init) => {
+        const res = await fetch(input, init);
+        if (init?.method === 'POST') await giveUp(w.db, id, w.pay.clock.now);
+        return res;
+      };
+      const r = await pollOnce(w.pay.deps, raced);
+      assert.deepEqual([r.bouncesSent, r.errors], [1, []]);
+      await assertPaidLate(w, id);
+    });
+
+    if (t.name === 'postgres') {
+      void test('PostgreSQL: the void of another process commits while our post waits on its row; the post runs again and books the late payment', async (ctx) => {
+        const w = await world(ctx, t);
+        await pay(w.bank, w.alice, w.payJpy.id, 'JPY:500', 'not a key');
+        const down: typeof fetch = (input, init) => (init?.method === 'POST' ? Promise.resolve(new Response('{}', { status: 503 })) : fetch(input, init));
+        assert.deepEqual((await pollOnce(w.pay.deps, down)).bouncesSent, 0);
+        const id = bounceId(w.payJpy.id, 1);
+        // "Process B" (its own pool) voids and marks failed, and holds its commit.
+        const b = (await w.pay.handle.reopen<PaymentDatabase>()).db;
+        let commit!: () => void;
+        const gate = new Promise<void>((resolve) => (commit = resolve));
+        let pidOfB!: number;
+        let voided!: () => void;
+        const inside = new Promise<void>((resolve) => (voided = resolve));
+        const other = b.transaction().execute(async (trx) => {
+          pidOfB = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]!.pid;
+          await giveUp(trx, id, w.pay.clock.now);
+          voided();
+          await gate;
+        });
+        await inside;
+        // "Process A": the bank accepts its copy; its post of the hold
+        // blocks on B's uncommitted resolution (the unique pending_id).
+        let finished = false;
+        const round = pollOnce(w.pay.deps, fetch).finally(() => (finished = true));
+        while (!finished) {
+          const waiting = await sql<{ n: string }>`select count(*) as n from pg_stat_activity where ${pidOfB} = any(pg_blocking_pids(pid))`.execute(w.db);
+          if (Number(waiting.rows[0]!.n) > 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        commit();
+        await other;
+        const r = await round;
+        assert.deepEqual([r.bouncesSent, r.errors], [1, []]);
+        await assertPaidLate(w, id);
+      });
+    }
 
     void test('startLoader credits as transfers arrive, backs off while the bank is down, and stops on its signal', async (ctx) => {
       const w = await world(ctx, t);

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { createApp } from '../../src/payment/app.ts';
 import { checkLedger, ledgerAccount, postTransfer } from '../../src/payment/ledger.ts';
 import { pollOnce } from '../../src/payment/loader.ts';
+import { RESERVE_POLLS_PER_MINUTE } from '../../src/payment/routes/reserves.ts';
 import { accountIdFromBody } from '../../src/protocol/messages/bank.ts';
 import { ReserveView } from '../../src/protocol/messages/payment.ts';
 import { bearer, fundAccount, open, startTestBank } from '../bank/harness.ts';
@@ -133,6 +134,32 @@ for (const t of testDatabases()) {
       // Without it the kept-alive socket would hold close() up until the keep-alive timeout.
       assert.equal(res.headers.get('connection'), 'close');
       await closed;
+    });
+  });
+
+  void describe(`GET /v1/reserves is rate limited per client address (${t.name})`, () => {
+    void test(`after ${RESERVE_POLLS_PER_MINUTE} polls in a minute: 429 HTTP_RATE_LIMITED before any read; other clients and other endpoints go on`, async (ctx) => {
+      const pay = await startTestPayment(t, { currencies: [{ maxValue: 'JPY:2' }] });
+      ctx.after(() => pay.close());
+      // The app on a store that counts its queries: a refused poll must not reach the database.
+      let reads = 0;
+      const app = createApp({ ...pay.deps, db: pay.deps.db.withPlugin({ transformQuery: (a) => (reads++, a.node), transformResult: async (a) => a.result }) });
+      ctx.after(() => app.close());
+      const pub = reserveKey();
+      const poll = (remoteAddress: string, query = '') => app.inject({ method: 'GET', url: `/v1/reserves/${pub}${query}`, remoteAddress });
+      for (let i = 0; i < RESERVE_POLLS_PER_MINUTE; i++) {
+        const res = await poll('192.0.2.7');
+        assert.equal(res.statusCode, 404, `poll ${i + 1}: ${res.body}`);
+      }
+      const before = reads;
+      const refused = await poll('192.0.2.7', '?wait=30');
+      assert.equal(refused.statusCode, 429);
+      assert.equal(refused.json().code, 'HTTP_RATE_LIMITED');
+      assert.ok(refused.headers['retry-after'] !== undefined);
+      assert.equal(reads, before, 'a refused poll reads nothing');
+      // Another address is not limited, nor is another endpoint for the limited one.
+      assert.equal((await poll('192.0.2.8')).statusCode, 404);
+      assert.equal((await app.inject({ method: 'GET', url: '/v1/loading', remoteAddress: '192.0.2.7' })).statusCode, 503);
     });
   });
 

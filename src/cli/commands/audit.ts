@@ -32,7 +32,7 @@ function text(report: AuditReport): string {
 
 export const audit: Command = {
   name: 'audit',
-  summary: "check the payment server's books (ledger, float, coins, reserves, loads); exit 1 on a violation",
+  summary: "check the payment server's books (ledger, float, coins, reserves, loads, bank mirror); exit 1 on a violation",
   options: {
     db: { type: 'string', description: "the payment server's database URL (sqlite:PATH or postgres://…)", valueName: 'URL' },
     data: { type: 'string', description: 'or: a payment server data directory (its payment.json names the database)', valueName: 'DIR' },
@@ -41,8 +41,11 @@ export const audit: Command = {
   details: `Checks: schema (all migrations applied), ledger (balances sum to zero, match their transfers),
 float (= envelopes issued − coins spent, per currency), coins (spent once, at their key's value),
 withdrawals and swaps (amount = envelopes = coins or ledger transfer), reserves (ledger = loads −
-withdrawals), loads (each incoming bank entry: one load or one bounce of its amount) and bounces
-(state agrees with the held money). Reads only; safe on a running server's database.
+withdrawals), loads (each incoming bank entry: one load or one bounce of its amount), bounces
+(state agrees with the held money), bank (mirror = −received + bounces paid back), suspense
+(= bounced − paid back; holds = bounces held) and transfers (each explained by a bank entry,
+bounce or withdrawal, in its accounts' currency). Reads only, from one snapshot (one read-only
+transaction): safe on a running server's database.
 Exit 0 when sound, 1 with the report (JSON: code PAY_AUDIT_FAILED) on any violation.`,
   async run({ values, positionals }, io) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
