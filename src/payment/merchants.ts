@@ -77,8 +77,8 @@ export async function checkMerchantChain(chainPem: string, trustAnchor: Uint8Arr
   if (chain.length === 0 || chain.length > 5) return err('PAY_CERT_INVALID', `expected 1 to 5 certificates (leaf first), found ${chain.length}`);
   const path = await validatePath(chain, { trustAnchors: [trustAnchor], now, crls: [], requireCrl: false, crlMaxAgeSeconds: 0, expectedRoles: ['merchant'] });
   if (!path.ok) {
-    const cause: PathCode = path.code;
-    return err('PAY_MERCHANT_CERT_INVALID', `not a merchant certificate of this payment server's CA: ${path.message}`, { cause });
+    const code: PathCode = path.code;
+    return err('PAY_MERCHANT_CERT_INVALID', `not a merchant certificate of this payment server's CA: ${path.message}`, { code });
   }
   const id = path.value.identity;
   return ok({ merchantId: id.partyId, displayName: id.displayName, fingerprint: id.fingerprint });

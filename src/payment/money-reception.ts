@@ -87,7 +87,7 @@ async function verify(
     signers: document === 'invoice' ? [{}, purchaser] : [purchaser],
     cache: verificationCache(deps.caches),
   });
-  if (!v.ok) return err('PAY_DOCUMENT_SIGNATURE_INVALID', `the ${document === 'invoice' ? 'invoice' : 'money reception request'} does not verify: ${v.message}`, { document, cause: v.code });
+  if (!v.ok) return err('PAY_DOCUMENT_SIGNATURE_INVALID', `the ${document === 'invoice' ? 'invoice' : 'money reception request'} does not verify: ${v.message}`, { document, code: v.code });
   return v;
 }
 

@@ -61,7 +61,7 @@ for (const t of testDatabases()) {
         const r = await addMerchant(db, { chainPem, payoutAccount: null, trustAnchor: PKI.root.der, now: PKI_NOW });
         assert.ok(!r.ok);
         assert.equal(r.code, 'PAY_MERCHANT_CERT_INVALID');
-        assert.deepEqual(r.details, { cause });
+        assert.deepEqual(r.details, { code: cause });
       }
       const notPem = await checkMerchantChain('hello', PKI.root.der, PKI_NOW);
       assert.equal(!notPem.ok && notPem.code, 'PAY_CERT_INVALID');

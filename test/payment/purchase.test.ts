@@ -321,7 +321,7 @@ for (const t of testDatabases()) {
         const tampered = { ...jws, payload: encodeBase64url(value(canonicalizeToBytes(altered))) };
         const res = await post150(env, { invoice: tampered, request: await receptionRequest(env.alice, tampered) });
         assertRefused(res, 403, 'PAY_DOCUMENT_SIGNATURE_INVALID');
-        assert.deepEqual(res.json<{ details: unknown }>().details, { document: 'invoice', cause: 'PROTO_JWS_SIGNATURE_INVALID' });
+        assert.deepEqual(res.json<{ details: unknown }>().details, { document: 'invoice', code: 'PROTO_JWS_SIGNATURE_INVALID' });
       }
       await assertUnchanged(env, before);
     });
@@ -351,7 +351,7 @@ for (const t of testDatabases()) {
       await assertUnchanged(env, suspended);
     });
 
-    void test('merchant certificate of another CA, or revoked (with CRLs): PAY_DOCUMENT_SIGNATURE_INVALID with the PROTO cause', async (ctx) => {
+    void test('merchant certificate of another CA, or revoked (with CRLs): PAY_DOCUMENT_SIGNATURE_INVALID with the PROTO code in details', async (ctx) => {
       const env = await setUp(ctx, { withCrls: true });
       const foreign = await OTHER_PKI.leaf({ role: 'merchant', partyId: SHOP.id, displayName: SHOP.name });
       const before = await everything(env);
@@ -359,13 +359,13 @@ for (const t of testDatabases()) {
       const r1 = await post150(env, { invoice: j1, request: await receptionRequest(env.alice, j1) });
       assertRefused(r1, 403, 'PAY_DOCUMENT_SIGNATURE_INVALID');
       // The other test CA carries our CAs' names under other keys: an impostor CA.
-      assert.equal(r1.json<{ details: { cause: string } }>().details.cause, 'PROTO_CERT_SIGNATURE_INVALID');
+      assert.equal(r1.json<{ details: { code: string } }>().details.code, 'PROTO_CERT_SIGNATURE_INVALID');
 
       env.crls.current = [await env.p.pki.crl(env.p.pki.root), await env.p.pki.crl(env.p.pki.intermediate, { revoked: [env.merchant.der] })];
       const j2 = await signedInvoice(invoiceFor(env.alice.id), env.merchant, env.alice);
       const r2 = await post150(env, { invoice: j2, request: await receptionRequest(env.alice, j2) });
       assertRefused(r2, 403, 'PAY_DOCUMENT_SIGNATURE_INVALID');
-      assert.equal(r2.json<{ details: { cause: string } }>().details.cause, 'PROTO_CERT_REVOKED');
+      assert.equal(r2.json<{ details: { code: string } }>().details.code, 'PROTO_CERT_REVOKED');
       await assertUnchanged(env, before);
     });
 
@@ -507,7 +507,7 @@ for (const t of testDatabases()) {
       const merchantOnly = await signedInvoice(invoiceFor(env.alice.id), env.merchant, undefined);
       const r = await post150(env, { invoice: merchantOnly, request: await receptionRequest(env.alice, merchantOnly) });
       assertRefused(r, 403, 'PAY_DOCUMENT_SIGNATURE_INVALID');
-      assert.equal(r.json<{ details: { cause: string } }>().details.cause, 'PROTO_JWS_SIGNER_COUNT');
+      assert.equal(r.json<{ details: { code: string } }>().details.code, 'PROTO_JWS_SIGNER_COUNT');
       for (const body of [{}, { ...good, amount: '5 JPY' }, { ...good, coins: [] }, { ...good, coins: [good.coins[0], good.coins[0]] }, { ...good, extra: true }, { ...good, change: [{ denominationId: 'x', blindedMessage: 'y' }] }]) {
         assertRefused(await post170(env, body), 400, 'HTTP_SCHEMA_INVALID');
       }
