@@ -6,6 +6,7 @@ import type { MerchantDeps } from './deps.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { catalogueRoutes } from './routes/catalogue.ts';
 import { orderRoutes } from './routes/orders.ts';
+import { receiptRoutes } from './routes/receipts.ts';
 
 export function createApp(deps: MerchantDeps, opts: BaseAppOptions = {}): FastifyInstance {
   // An order carries at most 100 lines and a chain of 5 certificates: 256 KiB is ample.
@@ -13,6 +14,7 @@ export function createApp(deps: MerchantDeps, opts: BaseAppOptions = {}): Fastif
   app.get('/healthz', async () => ({ status: 'ok' }));
   catalogueRoutes(app, deps);
   orderRoutes(app, deps);
+  receiptRoutes(app, deps);
   adminRoutes(app, deps);
   return app;
 }

@@ -16,7 +16,11 @@ export const Article = z.strictObject({
     const a = parseAmount(s);
     return a.ok && a.value.minor > 0n;
   }, 'unitPrice: more than zero'),
-  /** Units on hand; absent means unlimited. Orders above it are refused (decremented on payment, later). */
+  /**
+   * Units to sell; absent means unlimited. Units in paid orders are counted in
+   * the database (merchant_stock_sold) and taken off this; orders above what
+   * is left are refused.
+   */
   stock: z.number().int().min(0).max(1_000_000_000).optional(),
 });
 export type Article = z.infer<typeof Article>;
@@ -41,6 +45,14 @@ export const MerchantConfig = z
     /** Invoice windows: paymentDueTime = billTime + this; refundDeadline = billTime + refundDays. */
     paymentDueMinutes: z.number().int().min(1).max(7 * 24 * 60).default(30),
     refundDays: z.number().int().min(0).max(3650).default(30),
+    /**
+     * `merchant serve` asks the payment server about unpaid orders every this
+     * many seconds, so an order is settled when the shopper's client dies
+     * after paying (DESIGN §2). 0: no sweep (POST /v1/admin/orders/:tx/refresh still works).
+     */
+    settleSweepSeconds: z.number().int().min(0).max(3600).default(10),
+    /** How long after its paymentDueTime an unpaid order is still asked about. */
+    settleMarginMinutes: z.number().int().min(0).max(7 * 24 * 60).default(60),
     catalogue: z.strictObject({
       articles: z.array(Article).min(1).max(MAX_ARTICLES),
       /** Selling conditions as shown to shoppers; the SHA-256 of their UTF-8 bytes goes into every invoice. */

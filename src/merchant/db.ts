@@ -30,6 +30,12 @@ export interface MerchantOrderTable {
   payment_due_time: string;
   refund_deadline: string;
   created_at: string;
+  /** The payment server's signed receipt (180) that settled the order, JSON; null while UNPAID. */
+  receipt_jws: string | null;
+  receipt_hash: string | null;
+  /** The merchant's signed completion (190), answered again to every repeat of the receipt. */
+  completion_jws: string | null;
+  paid_at: string | null;
 }
 
 /** Fig. 12: the lines of an order, as signed. */
@@ -43,7 +49,18 @@ export interface MerchantOrderLineTable {
   unit_price: bigint;
 }
 
+/**
+ * Units of each limited article in paid orders. What is left to sell is the
+ * catalogue's `stock` minus this: counted on payment, not on order, so an
+ * unpaid order holds nothing back.
+ */
+export interface MerchantStockSoldTable {
+  article: string;
+  sold: bigint;
+}
+
 export interface MerchantDatabase {
   merchant_orders: MerchantOrderTable;
   merchant_order_lines: MerchantOrderLineTable;
+  merchant_stock_sold: MerchantStockSoldTable;
 }

@@ -22,4 +22,9 @@ export type MerchantDeps = {
   isUniqueViolation: (e: unknown) => boolean;
   /** Per-process memo of certificate and CRL work; every policy check still runs. */
   verificationCache: VerificationCache;
+  /**
+   * Asks the payment server about a transaction (settle.ts); tests pass one
+   * that injects into a test app. Absent: the global fetch.
+   */
+  fetch?: typeof fetch;
 };

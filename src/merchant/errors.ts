@@ -16,6 +16,11 @@ export const MERCHANT_HTTP_ERROR_CODES = [
   'MERCHANT_ORDER_NOT_FOUND',
   'MERCHANT_PAYMENT_SERVER_UNSET',
   'MERCHANT_CRL_UNAVAILABLE',
+  'MERCHANT_RECEIPT_SIGNATURE_INVALID',
+  'MERCHANT_RECEIPT_WRONG_PAYMENT_SERVER',
+  'MERCHANT_RECEIPT_INVALID',
+  'MERCHANT_RECEIPT_MISMATCH',
+  'MERCHANT_PAYMENT_SERVER_UNREACHABLE',
 ] as const;
 export type MerchantHttpErrorCode = (typeof MERCHANT_HTTP_ERROR_CODES)[number];
 
@@ -49,4 +54,14 @@ export const MERCHANT_STATUS: Record<MerchantHttpErrorCode, number> = {
   MERCHANT_ORDER_NOT_FOUND: 404,
   MERCHANT_PAYMENT_SERVER_UNSET: 503,
   MERCHANT_CRL_UNAVAILABLE: 503,
+  // The receipt (210): not a valid payment-server signature, or one by another
+  // payment server than the order's invoice names; details.code is the PROTO_ code.
+  MERCHANT_RECEIPT_SIGNATURE_INVALID: 403,
+  MERCHANT_RECEIPT_WRONG_PAYMENT_SERVER: 403,
+  // Authenticated, but not a receipt (schema); details lists the paths.
+  MERCHANT_RECEIPT_INVALID: 400,
+  // A receipt, but for another transaction, invoice, purchaser, amount, shop or mode; details.field names it.
+  MERCHANT_RECEIPT_MISMATCH: 422,
+  // Settling from the payment server: it could not be reached, or answered something unusable.
+  MERCHANT_PAYMENT_SERVER_UNREACHABLE: 502,
 };

@@ -67,6 +67,7 @@ export async function openMerchant(dir: string, opts: OpenMerchantOptions): Prom
     newTransactionId,
     isUniqueViolation,
     verificationCache: createVerificationCache({ maxEntries: 10_000 }),
+    fetch: opts.fetch ?? fetch,
   };
   return { deps, close: store.close };
 }

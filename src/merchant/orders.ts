@@ -56,8 +56,16 @@ async function earlierOrder(db: Db, purchaserId: string, orderId: string, orderH
   });
 }
 
+/** Units of these articles in paid orders (merchant_stock_sold). */
+export async function soldUnits(db: Db, articles: readonly string[]): Promise<Map<string, bigint>> {
+  const unique = [...new Set(articles)];
+  if (unique.length === 0) return new Map();
+  const rows = await db.selectFrom('merchant_stock_sold').select(['article', 'sold']).where('article', 'in', unique).execute();
+  return new Map(rows.map((r) => [r.article, BigInt(r.sold)]));
+}
+
 /** Every line must be a catalogue article as listed (name, unit price), and stock must cover the ordered quantities. */
-function checkLines(order: Order, articles: readonly Article[]): Result<void, MerchantHttpErrorCode> {
+function checkLines(order: Order, articles: readonly Article[], sold: ReadonlyMap<string, bigint>): Result<void, MerchantHttpErrorCode> {
   const byId = new Map(articles.map((a) => [a.id, a]));
   const wanted = new Map<string, number>();
   for (const [i, line] of order.lines.entries()) {
@@ -80,8 +88,11 @@ function checkLines(order: Order, articles: readonly Article[]): Result<void, Me
     wanted.set(line.article, (wanted.get(line.article) ?? 0) + line.quantity);
   }
   for (const [id, quantity] of wanted) {
-    const stock = byId.get(id)!.stock;
-    if (stock !== undefined && quantity > stock) return err('MERCHANT_OUT_OF_STOCK', `article ${id}: ${quantity} ordered, ${stock} in stock`, { article: id, stock });
+    const limit = byId.get(id)!.stock;
+    if (limit === undefined) continue;
+    const left = BigInt(limit) - (sold.get(id) ?? 0n);
+    const stock = Number(left > 0n ? left : 0n);
+    if (quantity > stock) return err('MERCHANT_OUT_OF_STOCK', `article ${id}: ${quantity} ordered, ${stock} in stock`, { article: id, stock });
   }
   return ok(undefined);
 }
@@ -156,7 +167,7 @@ export async function acceptOrder(deps: MerchantDeps, request: OrderRequest): Pr
   if (order.sellingConditionsHash !== conditionsHash) {
     return err('MERCHANT_SELLING_CONDITIONS_MISMATCH', 'the order was made under other selling conditions than those in force (fetch GET /v1/catalogue)', { sellingConditionsHash: conditionsHash });
   }
-  const lines = checkLines(order, deps.config.catalogue.articles);
+  const lines = checkLines(order, deps.config.catalogue.articles, await soldUnits(deps.db, order.lines.map((l) => l.article)));
   if (!lines.ok) return lines;
 
   // 5. The invoice (fig. 6), signed outside the transaction.

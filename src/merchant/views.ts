@@ -17,6 +17,8 @@ export type OrderSummary = {
   billTime: string;
   paymentDueTime: string;
   refundDeadline: string;
+  /** When the receipt settled it (absent while UNPAID). */
+  paidAt?: string;
 };
 
 export type OrderDetail = OrderSummary & {
@@ -26,6 +28,9 @@ export type OrderDetail = OrderSummary & {
   /** The signed order (130) and invoice (140), as exchanged. */
   order: unknown;
   invoice: unknown;
+  /** The payment server's receipt (180) that settled it and the shop's completion (190), once PAID. */
+  receipt?: unknown;
+  completion?: unknown;
 };
 
 export const MAX_LISTED = 1000;
@@ -43,6 +48,7 @@ function summary(r: Pick<MerchantOrderTable, keyof MerchantOrderTable>): OrderSu
     billTime: r.bill_time,
     paymentDueTime: r.payment_due_time,
     refundDeadline: r.refund_deadline,
+    ...(r.paid_at !== null ? { paidAt: r.paid_at } : {}),
   };
 }
 
@@ -64,5 +70,7 @@ export async function getOrder(db: Db, transactionId: string): Promise<OrderDeta
     invoiceHash: row.invoice_hash,
     order: JSON.parse(row.order_jws) as unknown,
     invoice: JSON.parse(row.invoice_jws) as unknown,
+    ...(row.receipt_jws !== null ? { receipt: JSON.parse(row.receipt_jws) as unknown } : {}),
+    ...(row.completion_jws !== null ? { completion: JSON.parse(row.completion_jws) as unknown } : {}),
   };
 }

@@ -51,12 +51,27 @@ export type TestMerchantOptions = {
   crls?: CrlSource;
   /** false: the shop names no payment server. */
   paymentServer?: false;
+  /**
+   * Other certificates than this file's PKI, e.g. those of a test payment
+   * server (test/payment/harness.ts) so that a real receipt can be checked:
+   * the shop's leaf, the payment server's chain (leaf first) and their root.
+   */
+  parties?: { shop: LeafHandle; paymentChain: readonly Uint8Array[]; root: Uint8Array; crls: () => Promise<Uint8Array[]> };
+  /** How the shop reaches its payment server (default: refuses every request). */
+  fetch?: typeof fetch;
 };
+
+/** A fetch for tests with no payment server: every call fails like a network error. */
+export const noNetwork: typeof fetch = () => Promise.reject(new TypeError('fetch failed: no network in this test'));
 
 export async function startTestMerchant(t: TestDatabase, opts: TestMerchantOptions = {}): Promise<TestMerchant> {
   const handle = await t.open<MerchantDatabase>();
   await migrate(handle.db, MERCHANT_MIGRATIONS, { table: 'merchant_migration' });
   const clock = { now: PKI_NOW };
+  const shop = opts.parties?.shop ?? SHOP;
+  const paymentChain = opts.parties?.paymentChain ?? PAY.chain;
+  const root = opts.parties?.root ?? PKI.root.der;
+  const crls = opts.parties?.crls ?? (() => PKI.crls());
   const deps: MerchantDeps = {
     db: handle.db,
     config: MerchantConfig.parse({
@@ -66,12 +81,13 @@ export async function startTestMerchant(t: TestDatabase, opts: TestMerchantOptio
       catalogue: CATALOGUE,
       ...opts.config,
     }),
-    signer: { partyId: 'shop-1', displayName: 'Tokyo On-line Mail Order Dealer', privateKey: SHOP.keys.privateKey, alg: 'EdDSA', x5c: SHOP.chain, notAfter: SHOP.cert.notAfter },
+    signer: { partyId: 'shop-1', displayName: 'Tokyo On-line Mail Order Dealer', privateKey: shop.keys.privateKey, alg: 'EdDSA', x5c: shop.chain, notAfter: shop.cert.notAfter },
     ...(opts.paymentServer === false
       ? {}
-      : { paymentServer: { url: PAYMENT_URL, partyId: 'pay-1', displayName: 'Quittance Pay', chainPem: PAY.chain.map((d) => certificateToPem(d)) } }),
-    trustAnchors: [PKI.root.der],
-    crls: opts.crls ?? (async () => ok({ crls: await PKI.crls(), required: true })),
+      : { paymentServer: { url: PAYMENT_URL, partyId: 'pay-1', displayName: 'Quittance Pay', chainPem: paymentChain.map((d) => certificateToPem(d)) } }),
+    trustAnchors: [root],
+    crls: opts.crls ?? (async () => ok({ crls: await crls(), required: true })),
+    fetch: opts.fetch ?? noNetwork,
     clock: () => clock.now,
     newTransactionId,
     isUniqueViolation,

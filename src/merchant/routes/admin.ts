@@ -6,6 +6,7 @@ import { parseOrThrow } from '../../http/validate.ts';
 import { ShortId } from '../../protocol/documents/fields.ts';
 import { err, ok } from '../../protocol/result.ts';
 import type { MerchantDeps } from '../deps.ts';
+import { settleFromPaymentServer } from '../settle.ts';
 import { getOrder, listOrders, MAX_LISTED } from '../views.ts';
 import { sendResult } from './send.ts';
 
@@ -26,5 +27,13 @@ export function adminRoutes(app: FastifyInstance, deps: MerchantDeps): void {
     const order = await getOrder(deps.db, transactionId);
     void reply.header('cache-control', 'no-store');
     return sendResult(reply, order ? ok(order) : err('MERCHANT_ORDER_NOT_FOUND', `no order ${transactionId}`));
+  });
+
+  // Asks the payment server now and settles the order if it was paid (settle.ts).
+  app.post('/v1/admin/orders/:transactionId/refresh', async (request, reply) => {
+    requireBearer(request, deps.config.adminTokenHashes);
+    const { transactionId } = parseOrThrow(OrderParams, request.params, 'path');
+    void reply.header('cache-control', 'no-store');
+    return sendResult(reply, await settleFromPaymentServer(deps, transactionId));
   });
 }

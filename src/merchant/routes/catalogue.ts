@@ -7,7 +7,7 @@ import { signDocument } from '../../protocol/jws.ts';
 import { sellingConditionsHash } from '../config.ts';
 import type { MerchantDeps } from '../deps.ts';
 import { HelloRequest, type CatalogueView } from '../../protocol/messages/merchant.ts';
-import { ACCEPTED_MODES } from '../orders.ts';
+import { ACCEPTED_MODES, soldUnits } from '../orders.ts';
 
 /** The configured public address, else the one this request came to, in its one canonical spelling. */
 function publicUrl(deps: MerchantDeps, request: FastifyRequest): string {
@@ -28,7 +28,19 @@ export function catalogueRoutes(app: FastifyInstance, deps: MerchantDeps): void 
     sellingConditions: { text: deps.config.catalogue.sellingConditions, hash: sellingConditionsHash(deps.config.catalogue.sellingConditions) },
   };
 
-  app.get('/v1/catalogue', async (_request, reply) => reply.header('cache-control', 'no-cache').send(catalogue));
+  const limited = deps.config.catalogue.articles.filter((a) => a.stock !== undefined).map((a) => a.id);
+  app.get('/v1/catalogue', async (_request, reply) => {
+    void reply.header('cache-control', 'no-cache');
+    if (limited.length === 0) return reply.send(catalogue);
+    // What is left: the listed stock minus the units in paid orders.
+    const sold = await soldUnits(deps.db, limited);
+    const articles = catalogue.articles.map((a) => {
+      if (a.stock === undefined) return a;
+      const left = BigInt(a.stock) - (sold.get(a.id) ?? 0n);
+      return { ...a, stock: Number(left > 0n ? left : 0n) };
+    });
+    return reply.send({ ...catalogue, articles });
+  });
 
   app.post('/v1/hello', async (request, reply) => {
     const { nonce } = parseOrThrow(HelloRequest, request.body);

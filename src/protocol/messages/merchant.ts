@@ -1,8 +1,8 @@
-// Wire messages of the merchant server (messages 110–140 and the catalogue),
-// shared by the merchant server and the wallet.
+// Wire messages of the merchant server (messages 110–140, 210 → 190/220 and
+// the catalogue), shared by the merchant server and the wallet.
 import { z } from 'zod';
 import { AmountString } from '../amount.ts';
-import { JwsGeneral, Nonce, PaymentMode, Sha256B64u, ShortId } from '../documents/fields.ts';
+import { JwsGeneral, Nonce, PaymentMode, Rfc3339Utc, Sha256B64u, ShortId } from '../documents/fields.ts';
 import { DisplayName, PartyId } from '../identity.ts';
 
 /** POST /v1/hello (message 110). The answer is the signed hello response (120) itself. */
@@ -35,3 +35,40 @@ export const CatalogueView = z.strictObject({
   sellingConditions: z.strictObject({ text: z.string(), hash: Sha256B64u }),
 });
 export type CatalogueView = z.infer<typeof CatalogueView>;
+
+/** POST /v1/orders/:transactionId/receipt (message 210): the shopper's copy of the payment server's receipt (180). */
+export const ReceiptCopy = z.strictObject({ receipt: JwsGeneral });
+export type ReceiptCopy = z.infer<typeof ReceiptCopy>;
+
+/** Answer 190: the completion signed by the shop. A repeated receipt is answered with the same completion. */
+export const CompletionResponse = z.strictObject({ transactionId: ShortId, completion: JwsGeneral });
+export type CompletionResponse = z.infer<typeof CompletionResponse>;
+
+/**
+ * Answer 220: a refused receipt. The usual error body, plus the same refusal
+ * as a document signed by the shop (SignedError), so the refusal is evidence.
+ */
+export const ReceiptRefusal = z.strictObject({
+  code: z.string(),
+  message: z.string(),
+  details: z.unknown().optional(),
+  signedError: JwsGeneral,
+});
+export type ReceiptRefusal = z.infer<typeof ReceiptRefusal>;
+
+/**
+ * What the merchant reads from its payment server to settle an order without
+ * the shopper (GET /v1/payments/:shopId/:transactionId). `state` is open-ended
+ * on purpose: only PAID with a receipt settles anything, and the receipt is
+ * checked exactly like the shopper's copy.
+ */
+export const PaymentStateAnswer = z.strictObject({
+  shopId: PartyId,
+  transactionId: ShortId,
+  state: z.string().regex(/^[A-Z][A-Z_]{0,31}$/),
+  amount: AmountString,
+  invoiceHash: Sha256B64u,
+  paidAt: Rfc3339Utc.optional(),
+  receipt: JwsGeneral.optional(),
+});
+export type PaymentStateAnswer = z.infer<typeof PaymentStateAnswer>;

@@ -14,7 +14,7 @@ function detail(o: OrderDetail): string {
   return (
     [
       `transaction   ${o.transactionId}`,
-      `state         ${o.paymentState}`,
+      `state         ${o.paymentState}${o.paidAt !== undefined ? ` (paid ${o.paidAt})` : ''}`,
       `purchaser     ${o.purchaserId} (${o.purchaserKind})`,
       `amount        ${o.amount} (${o.paymentMode}, payment server ${o.paymentServerId})`,
       `billed        ${o.billTime}`,

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { createApp } from '../../../merchant/app.ts';
 import { initMerchant } from '../../../merchant/init.ts';
+import { runSettlementSweep } from '../../../merchant/settle.ts';
 import { EXIT, UsageError, integerOption, requireString, type Command } from '../../command.ts';
 import { listenAddress, listenOptions, serveUntilStopped, serverLogger } from '../../serve.ts';
 import * as S from './shared.ts';
@@ -74,19 +75,34 @@ its "catalogue" to sell something else. The operator token is printed once; only
 
 export const serve: Command = {
   name: 'serve',
-  summary: 'run the merchant server (catalogue, hello, orders → signed invoices)',
+  summary: 'run the merchant server (catalogue, hello, orders → signed invoices, receipts → signed completions)',
   options: {
     data: S.DATA,
     ...listenOptions(7004),
     db: S.DB,
   },
   details: `Prints one JSON line {"event":"ready","party":"merchant","url":…} when it listens; stops on
-SIGINT/SIGTERM. The key passphrase comes from QUITTANCE_PASSPHRASE or a prompt.`,
+SIGINT/SIGTERM. The key passphrase comes from QUITTANCE_PASSPHRASE or a prompt.
+Every settleSweepSeconds (merchant.json, default 10; 0 = off) it asks the payment server about
+unpaid orders whose payment due time plus settleMarginMinutes (default 60) has not passed, and
+settles those it reports PAID with a receipt, so an order is settled even when the shopper's
+client stops after paying.`,
   async run({ values }, io) {
     const address = listenAddress(values, 7004);
     return S.withMerchant(values, io, async (m) => {
       const app = createApp(m.deps, { logger: serverLogger(io) });
-      await serveUntilStopped(app, io, 'merchant', address);
+      const stopSweep = new AbortController();
+      let sweep: Promise<void> | undefined;
+      // Only once listening: a server that failed to start settles nothing.
+      app.addHook('onListen', async () => {
+        sweep ??= runSettlementSweep(m.deps, { signal: stopSweep.signal, log: app.log.child({ component: 'settlement' }) });
+      });
+      try {
+        await serveUntilStopped(app, io, 'merchant', address);
+      } finally {
+        stopSweep.abort();
+        await sweep;
+      }
       return EXIT.OK;
     });
   },

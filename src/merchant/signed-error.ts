@@ -1,0 +1,29 @@
+// Message 220: a refusal of a receipt, signed by the shop (patent step 670),
+// so the shopper holds evidence of why the shop did not accept its payment and
+// a relay cannot forge or alter the refusal.
+import { decodeBase64url } from '../protocol/base64url.ts';
+import { parseDocument, SIGNED_ERROR_TYP, type JwsGeneral, type SignedError } from '../protocol/documents/index.ts';
+import { documentHash, signDocument } from '../protocol/jws.ts';
+import type { MerchantDeps } from './deps.ts';
+import { wireJws } from './receipts.ts';
+
+const MAX_MESSAGE = 500;
+
+/** The refusal as a signed document; `subject` is the document refused, when its payload decodes. */
+export async function signRefusal(
+  deps: MerchantDeps,
+  refusal: { transactionId: string; code: string; message: string; subject?: JwsGeneral | undefined },
+): Promise<JwsGeneral> {
+  const bytes = refusal.subject ? decodeBase64url(refusal.subject.payload) : undefined;
+  const doc: SignedError = {
+    typ: SIGNED_ERROR_TYP,
+    transactionId: refusal.transactionId,
+    code: refusal.code,
+    message: refusal.message.length > MAX_MESSAGE ? `${refusal.message.slice(0, MAX_MESSAGE - 1).toWellFormed()}…` : refusal.message,
+    ...(bytes ? { subjectHash: await documentHash(bytes) } : {}),
+    time: deps.clock().toISOString(),
+  };
+  const self = parseDocument(SIGNED_ERROR_TYP, doc);
+  if (!self.ok) throw new Error(`merchant made an invalid signed error: ${JSON.stringify(self.details)}`);
+  return wireJws(await signDocument({ payload: doc, typ: SIGNED_ERROR_TYP, privateKey: deps.signer.privateKey, alg: deps.signer.alg, x5c: deps.signer.x5c }));
+}
