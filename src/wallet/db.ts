@@ -73,6 +73,8 @@ export type WalletCoinTable = {
   reserve_pub: string | null;
   /** The withdrawal (or swap) request that signs this coin; repeated as is after a crash. */
   request_id: string | null;
+  /** The purchase (wallet_purchases.purchase_id) this coin was given to; set with state `spent`, once. */
+  spent_in: string | null;
   created_at: string;
   updated_at: string;
 };
@@ -92,6 +94,64 @@ export type WalletDenominationTable = {
   seen_at: string;
 };
 
+/**
+ * A purchase and every document of it (messages 120–190), stored before the
+ * first payment message and completed step by step, so that a crash is
+ * resumed with the identical requests.
+ *   INVOICED  invoice verified and accepted by the shopper; 150 may be under way
+ *   ACCEPTED  160 verified
+ *   PAYING    coins given to this payment, 170 stored (and maybe sent)
+ *   PAID      receipt verified, change stored
+ *   COMPLETED the merchant's signed completion (190) stored
+ */
+export type PurchaseState = 'INVOICED' | 'ACCEPTED' | 'PAYING' | 'PAID' | 'COMPLETED';
+
+export type WalletPurchaseTable = {
+  /** `<merchant id>/<transaction id>`: transaction ids are the merchant's, unique per merchant only. */
+  purchase_id: string;
+  transaction_id: string;
+  merchant_url: string;
+  merchant_id: string;
+  merchant_name: string;
+  /** SHA-256 of the merchant's certificate (hex), as shown to the shopper. */
+  merchant_fingerprint: string;
+  payment_url: string;
+  payment_party_id: string;
+  /** PEM chain of the payment server, from the invoice's payment request (140). */
+  payment_chain: string;
+  purchaser_id: string;
+  purchaser_kind: 'certified' | 'anonymous';
+  /** Index of the anonymous per-order key (order-key.ts); null for a certified purchase. */
+  order_key_index: number | null;
+  currency: string;
+  amount: bigint;
+  payment_mode: string;
+  hello_jws: string;
+  order_jws: string;
+  invoice_jws: string;
+  invoice_hash: string;
+  /** 150: the countersigned invoice and the money reception request, stored before they are sent. */
+  countersigned_invoice_jws: string | null;
+  reception_request_jws: string | null;
+  reception_response_jws: string | null;
+  /** 170 as sent (JSON), stored before it is sent: a resume repeats it byte for byte. */
+  payment_request: string | null;
+  /** Request id of the change coins (wallet_coins.request_id). */
+  change_request_id: string | null;
+  receipt_jws: string | null;
+  completion_jws: string | null;
+  state: PurchaseState;
+  /** The code of the last failure of an unfinished purchase (for `history` and `--resume`). */
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+};
+
+export type WalletOrderKeyTable = {
+  idx: number;
+  created_at: string;
+};
+
 export type WalletDatabase = {
   wallet_meta: WalletMetaTable;
   wallet_identity: WalletIdentityTable;
@@ -99,4 +159,6 @@ export type WalletDatabase = {
   wallet_reserves: WalletReserveTable;
   wallet_coins: WalletCoinTable;
   wallet_denominations: WalletDenominationTable;
+  wallet_purchases: WalletPurchaseTable;
+  wallet_order_keys: WalletOrderKeyTable;
 };

@@ -43,6 +43,35 @@ export const WALLET_ERROR_CODES = [
   'WALLET_LOADING_UNAVAILABLE',
   // The credit did not arrive within the wait; the load is kept and `wallet load --resume` finishes it.
   'WALLET_LOAD_TIMEOUT',
+  // The merchant server could not be reached, or answered something that is not the documented message.
+  'WALLET_MERCHANT_UNREACHABLE',
+  'WALLET_MERCHANT_RESPONSE_INVALID',
+  // The merchant's signed hello, catalogue or invoice names another party (or nonce) than the one whose signature was verified.
+  'WALLET_MERCHANT_MISMATCH',
+  // `wallet buy --item`: no article of that name or id in the catalogue, or a bad NAME:QTY.
+  'WALLET_ARTICLE_UNKNOWN',
+  // The payment mode is not built yet (`account`) or not offered by the shop.
+  'WALLET_PAYMENT_MODE_UNAVAILABLE',
+  // The shopper answered No to the merchant's identity or to the invoice: nothing was signed or paid.
+  'WALLET_CANCELLED',
+  // The signed invoice does not answer our order (hash, lines, amount, purchaser, shop, mode, conditions).
+  'WALLET_INVOICE_MISMATCH',
+  // The invoice is past its payment due time.
+  'WALLET_INVOICE_EXPIRED',
+  // The payment server chain in the invoice names another party than invoice.paymentServer, or another signer answered.
+  'WALLET_PAYMENT_SERVER_MISMATCH',
+  // The wallet holds too little unspent e-money of this payment server and currency; nothing was sent.
+  'WALLET_INSUFFICIENT_FUNDS',
+  // The amount would need more coins than one payment may carry (swap the small coins first).
+  'WALLET_TOO_MANY_COINS',
+  // The money reception response (160) does not answer our request.
+  'WALLET_RECEPTION_INVALID',
+  // The receipt (180) is not signed by the invoice's payment server or does not match the invoice; the purchase stays open for --resume.
+  'WALLET_RECEIPT_INVALID',
+  // The merchant's completion (190) does not verify or names another receipt; the purchase stays PAID.
+  'WALLET_COMPLETION_INVALID',
+  // `wallet show` / `buy --resume` with no such purchase.
+  'WALLET_PURCHASE_NOT_FOUND',
 ] as const;
 
 export type WalletErrorCode = (typeof WALLET_ERROR_CODES)[number];

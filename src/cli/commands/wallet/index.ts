@@ -1,5 +1,6 @@
 // `quittance wallet …`: the shopper's wallet on this machine.
 import type { Group } from '../../command.ts';
+import { buyCommand, history, show } from './buy.ts';
 import { load } from './load.ts';
 import { register } from './register.ts';
 import { init } from './setup.ts';
@@ -7,6 +8,6 @@ import { balance, coins, status } from './views.ts';
 
 export const walletGroup: Group = {
   name: 'wallet',
-  summary: "the shopper's wallet: identity, e-money",
-  commands: [init, register, load, status, balance, coins],
+  summary: "the shopper's wallet: identity, e-money, purchases",
+  commands: [init, register, load, buyCommand, history, show, status, balance, coins],
 };

@@ -1,0 +1,674 @@
+// The purchase from the shopper's side (DESIGN §2, EP 0 848 343 figs. 5–16):
+//
+//   110/120  hello: a fresh nonce; the merchant's signed answer must chain to
+//            our CA root as a `merchant`, unrevoked, echoing the nonce. The
+//            shopper sees the CERTIFIED identity and says OK or stops.
+//   130/140  order from the catalogue, signed with the identity key (x5c) or a
+//            per-order key derived from the seed (jwk, anonymous); the invoice
+//            must be the same merchant's answer to exactly this order, and its
+//            payment server chain must validate as that `payment` party. The
+//            shopper sees the invoice (fig. 15) and says OK or stops.
+//            → the purchase is stored (INVOICED) before any payment message.
+//   150/160  the invoice countersigned with the order's key and a money
+//            reception request, both stored before they are sent (ACCEPTED).
+//   170/180  coins of that payment server given to this purchase (marked
+//            spent, once) and change coins stored pending, the signed request
+//            stored, then sent (PAYING); the receipt must come from the
+//            invoice's payment server and match the invoice; change unblinded
+//            and verified; one transaction makes the purchase PAID.
+//   210/190  the receipt copy to the merchant; its signed completion is kept
+//            (COMPLETED). A merchant without the endpoint (404) leaves it PAID.
+//
+// Every step is recorded before the next and every request is stored before
+// it is sent, so `resumePurchases` repeats the identical requests after a
+// crash or a lost answer; the servers answer repeats with the same signed
+// documents and charge once.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { decryptPrivateKey, readKeyFile, type CryptoErrorCode } from '../crypto/index.ts';
+import { formatAmount, multiplyAmount, parseAmount, sumAmounts, type Amount } from '../protocol/amount.ts';
+import { decodeBase64url, encodeBase64url } from '../protocol/base64url.ts';
+import {
+  INVOICE_TYP,
+  JwsGeneral,
+  MONEY_RECEPTION_REQUEST_TYP,
+  ORDER_TYP,
+  type Line,
+  type MoneyReceptionRequest,
+  type Order,
+  type Receipt,
+} from '../protocol/documents/index.ts';
+import { signEd25519 } from '../protocol/ed25519.ts';
+import { countersign, documentHash, signDocument, type GeneralJws, type SignerOptions } from '../protocol/jws.ts';
+import { CatalogueView, CompletionResponse, PaymentRequest } from '../protocol/messages/merchant.ts';
+import { ecashPaymentSigningBytes, EcashPaymentResponse, MAX_COINS, MAX_ENVELOPES, type EcashPaymentBody, type EcashPaymentRequest } from '../protocol/messages/payment.ts';
+import { err, ok, type Result } from '../protocol/result.ts';
+import { blind, blindingFactorFromSeed, finalize, type BlindRsaErrorCode } from '../protocol/rfc9474.ts';
+import { pemToDer } from '../protocol/x509/index.ts';
+import { getCrl, splitPemChain, type CaClientCode } from './ca-client.ts';
+import type { PurchaseState, WalletPurchaseTable } from './db.ts';
+import { deriveCoin } from './derive.ts';
+import type { WalletErrorCode } from './errors.ts';
+import { callJson, type ClientCode, type Fetch } from './http-client.ts';
+import { denominationKey, serverUrl } from './key-list.ts';
+import type { OpenedWallet } from './open.ts';
+import { allocateOrderKey, deriveOrderKey } from './order-key.ts';
+import { checkCompletion, checkHello, checkInvoice, checkReceipt, checkReception, partyView, type CheckCode, type CheckedInvoice, type PartyView, type Trust } from './purchase-checks.ts';
+import { readIdentity } from './register.ts';
+import { allocateIndices, planCoins, withdrawableKeys } from './withdraw.ts';
+
+export type BuyCode = ClientCode | CaClientCode | CheckCode | CryptoErrorCode | BlindRsaErrorCode | WalletErrorCode;
+
+/** What the shopper is asked to accept; `confirm` answers true for OK. */
+export type BuyPrompt = { kind: 'merchant'; merchant: PartyView; merchantUrl: string } | { kind: 'invoice'; invoice: InvoiceView };
+
+export type BuyEvent =
+  | { kind: 'stored'; purchaseId: string; transactionId: string }
+  | { kind: 'accepted'; transactionId: string }
+  | { kind: 'paying'; transactionId: string; coins: number; change: string }
+  | { kind: 'receipt'; receipt: ReceiptView }
+  | { kind: 'completion'; transactionId: string; state: 'stored' | 'not-offered' | 'failed'; code?: string; message?: string };
+
+export type BuyDeps = {
+  now: () => Date;
+  fetch: Fetch;
+  /** The unlocked wallet seed: coin, change and anonymous order keys. */
+  seed: Uint8Array;
+  /** Opens identity-key.pem for a certified purchase. */
+  passphrase: string;
+  /** The trusted display: the shopper's OK (true) or Cancel (false). */
+  confirm: (p: BuyPrompt) => Promise<boolean>;
+  display?: (e: BuyEvent) => void;
+};
+
+export type BuyItem = { article: string; quantity: number };
+
+export type BuyParams = {
+  merchantUrl: string;
+  items: readonly BuyItem[];
+  anonymous: boolean;
+  mode: string;
+};
+
+/** The invoice as fig. 15 shows it: every field from the verified, signed invoice. */
+export type InvoiceView = {
+  transactionId: string;
+  purchaserId: string;
+  lines: { article: string; name: string; quantity: number; unitPrice: string }[];
+  amount: string;
+  paymentMode: string;
+  shop: { id: string; name: string };
+  paymentServer: { id: string; name: string; fingerprint: string };
+  paymentAddress: string;
+  billTime: string;
+  paymentDueTime: string;
+  refundDeadline: string;
+};
+
+/** The receipt as fig. 16 shows it. */
+export type ReceiptView = {
+  transactionId: string;
+  purchaserId: string;
+  amountReceived: string;
+  mode: string;
+  shop: { id: string; name: string };
+  recipient: { id: string; name: string };
+  time: string;
+  invoiceHash: string;
+};
+
+export type PurchaseOutcome = {
+  purchaseId: string;
+  transactionId: string;
+  state: PurchaseState;
+  receipt: ReceiptView;
+  /** Change received as fresh coins. */
+  change: string;
+  completion: 'stored' | 'not-offered' | 'failed';
+};
+
+/** Parses one `--item "NAME:QTY"` (the name may itself contain colons; QTY defaults to 1). */
+export function parseItem(raw: string): Result<BuyItem, 'WALLET_ARTICLE_UNKNOWN'> {
+  const m = /^(.+?)(?::(\d{1,7}))?$/.exec(raw.trim());
+  const quantity = m?.[2] === undefined ? 1 : Number(m[2]);
+  if (!m || m[1]!.trim() === '' || !Number.isSafeInteger(quantity) || quantity < 1) return err('WALLET_ARTICLE_UNKNOWN', `--item must be "ARTICLE:QUANTITY", got ${JSON.stringify(raw)}`);
+  return ok({ article: m[1]!.trim(), quantity });
+}
+
+function parseJws(text: string): GeneralJws {
+  return JSON.parse(text) as GeneralJws;
+}
+
+function payloadOf<T>(jws: GeneralJws): { value: T; bytes: Uint8Array } {
+  const bytes = decodeBase64url(jws.payload)!;
+  return { value: JSON.parse(new TextDecoder().decode(bytes)) as T, bytes };
+}
+
+function invoiceView(c: CheckedInvoice): InvoiceView {
+  const i = c.invoice;
+  return {
+    transactionId: i.transactionId,
+    purchaserId: i.purchaserId,
+    lines: i.lines.map((l) => ({ article: l.article, name: l.name, quantity: l.quantity, unitPrice: l.unitPrice })),
+    amount: i.amount,
+    paymentMode: i.paymentMode,
+    shop: { ...i.shop },
+    paymentServer: { id: c.paymentServer.partyId, name: c.paymentServer.displayName, fingerprint: partyView(c.paymentServer).fingerprint },
+    paymentAddress: i.paymentAddress,
+    billTime: i.billTime,
+    paymentDueTime: i.paymentDueTime,
+    refundDeadline: i.refundDeadline,
+  };
+}
+
+export function receiptView(r: Receipt): ReceiptView {
+  return { transactionId: r.transactionId, purchaserId: r.purchaserId, amountReceived: r.amountReceived, mode: r.mode, shop: { ...r.shop }, recipient: { ...r.recipient }, time: r.time, invoiceHash: r.invoiceHash };
+}
+
+// ---------------------------------------------------------------- trust and keys
+
+async function trustOf(wallet: OpenedWallet, deps: BuyDeps): Promise<Result<Trust, BuyCode>> {
+  const identity = await readIdentity(wallet);
+  const rootDer = identity?.ca_root_pem == null ? undefined : pemToDer(identity.ca_root_pem, 'CERTIFICATE');
+  if (!identity || !rootDer) return err('WALLET_NOT_REGISTERED', 'the wallet trusts no CA yet: run `quittance wallet register` first (the shop and the payment server are checked against its CA)');
+  // Fresh for every purchase: a merchant revoked since yesterday must be refused today.
+  const crl = await getCrl(deps.fetch, identity.ca_url);
+  if (!crl.ok) return crl;
+  return ok({ root: rootDer, crls: [crl.value] });
+}
+
+type Purchaser = { id: string; kind: 'certified' | 'anonymous'; orderKeyIndex: number | null; signer: (typ: string) => SignerOptions };
+
+async function certifiedPurchaser(wallet: OpenedWallet, deps: BuyDeps): Promise<Result<Purchaser, BuyCode>> {
+  const identity = await readIdentity(wallet);
+  if (identity?.status !== 'approved' || identity.certificate_chain_pem === null || identity.party_id === null || !existsSync(wallet.paths.identityKey)) {
+    return err('WALLET_NOT_REGISTERED', 'this wallet has no certified identity: register it first, or buy with --anonymous');
+  }
+  const key = await decryptPrivateKey(await readKeyFile(wallet.paths.identityKey), deps.passphrase);
+  if (!key.ok) return key;
+  const x5c = splitPemChain(identity.certificate_chain_pem).map((p) => pemToDer(p, 'CERTIFICATE')!);
+  const privateKey = key.value.privateKey;
+  return ok({ id: identity.party_id, kind: 'certified', orderKeyIndex: null, signer: (typ) => ({ typ, privateKey, alg: 'EdDSA', x5c }) });
+}
+
+async function anonymousPurchaser(seed: Uint8Array, index: number): Promise<Purchaser> {
+  const k = await deriveOrderKey(seed, index);
+  return { id: k.thumbprint, kind: 'anonymous', orderKeyIndex: index, signer: (typ) => ({ typ, privateKey: k.privateKey, alg: 'EdDSA', jwk: k.jwk }) };
+}
+
+/** The key that signed the order of `row`: the same key must countersign its invoice (and later ask for refunds). */
+async function purchaserOf(wallet: OpenedWallet, row: WalletPurchaseTable, deps: BuyDeps): Promise<Result<Purchaser, BuyCode>> {
+  if (row.purchaser_kind === 'anonymous') return ok(await anonymousPurchaser(deps.seed, row.order_key_index!));
+  const p = await certifiedPurchaser(wallet, deps);
+  if (p.ok && p.value.id !== row.purchaser_id) return err('WALLET_IDENTITY_EXISTS', `this purchase was made as ${row.purchaser_id}, the wallet is now ${p.value.id}`);
+  return p;
+}
+
+// ---------------------------------------------------------------- funds
+
+type SpendableCoin = { coin_pub: string; derivation_index: number; denomination_id: string; value: bigint; signature: string };
+
+/** Unspent coins of `currency`, optionally of one payment server, that it still takes (deposit window open). */
+async function spendableCoins(wallet: OpenedWallet, currency: string, now: Date, paymentPartyId?: string): Promise<SpendableCoin[]> {
+  let q = wallet.db
+    .selectFrom('wallet_coins as c')
+    .innerJoin('wallet_denominations as d', 'd.denomination_id', 'c.denomination_id')
+    .select(['c.coin_pub', 'c.derivation_index', 'c.denomination_id', 'c.value', 'c.signature'])
+    .where('c.state', '=', 'unspent')
+    .where('c.currency', '=', currency)
+    .where('d.deposit_until', '>', now.toISOString())
+    .where('d.valid_from', '<=', now.toISOString());
+  if (paymentPartyId !== undefined) q = q.where('d.payment_party_id', '=', paymentPartyId);
+  const rows = await q.orderBy('c.value', 'desc').orderBy('c.derivation_index').execute();
+  return rows.map((r) => ({ ...r, value: BigInt(r.value), signature: r.signature! }));
+}
+
+/** Largest coins first until the amount is covered: simple, and the change is made fresh anyway. */
+function chooseCoins(coins: readonly SpendableCoin[], amount: bigint): SpendableCoin[] | undefined {
+  const out: SpendableCoin[] = [];
+  let sum = 0n;
+  for (const c of coins) {
+    if (sum >= amount) break;
+    out.push(c);
+    sum += c.value;
+  }
+  return sum >= amount ? out : undefined;
+}
+
+function total(coins: readonly { value: bigint }[]): bigint {
+  return coins.reduce((s, c) => s + c.value, 0n);
+}
+
+// ---------------------------------------------------------------- 110 → 140
+
+function randomNonce(): string {
+  return encodeBase64url(new Uint8Array(randomBytes(16)));
+}
+
+function orderLines(catalogue: CatalogueView, items: readonly BuyItem[]): Result<{ lines: Line[]; total: Amount }, BuyCode> {
+  const lines: Line[] = [];
+  const priced: Amount[] = [];
+  for (const item of items) {
+    const a = catalogue.articles.find((x) => x.id === item.article) ?? catalogue.articles.find((x) => x.name === item.article);
+    if (!a) return err('WALLET_ARTICLE_UNKNOWN', `the shop sells no article called ${JSON.stringify(item.article)} (see its catalogue)`);
+    const price = parseAmount(a.unitPrice);
+    if (!price.ok) return err('WALLET_MERCHANT_RESPONSE_INVALID', `the catalogue price of ${a.id} is not an amount`);
+    const line = multiplyAmount(price.value, item.quantity);
+    if (!line.ok) return err('WALLET_ARTICLE_UNKNOWN', `${item.quantity} × ${a.unitPrice} is too large an amount`);
+    lines.push({ article: a.id, name: a.name, quantity: item.quantity, unitPrice: a.unitPrice });
+    priced.push(line.value);
+  }
+  const currency = priced[0]!.currency;
+  const sum = sumAmounts(currency, priced);
+  if (!sum.ok) return err('WALLET_MERCHANT_RESPONSE_INVALID', `the articles cannot be paid together: ${sum.message}`);
+  return ok({ lines, total: sum.value });
+}
+
+function purchaseId(merchantId: string, transactionId: string): string {
+  return `${merchantId}/${transactionId}`;
+}
+
+/** Runs 110–190 for a new purchase. */
+export async function buy(wallet: OpenedWallet, params: BuyParams, deps: BuyDeps): Promise<Result<PurchaseOutcome, BuyCode>> {
+  if (params.mode !== 'ecash') {
+    return err('WALLET_PAYMENT_MODE_UNAVAILABLE', params.mode === 'account' ? 'payment mode account is not built at the payment server yet; use --mode ecash' : `unknown payment mode ${params.mode}`);
+  }
+  if (params.items.length === 0) return err('WALLET_ARTICLE_UNKNOWN', 'name at least one --item');
+  const merchantUrl = serverUrl(params.merchantUrl, 'merchant URL');
+  const trust = await trustOf(wallet, deps);
+  if (!trust.ok) return trust;
+
+  // 110/120.
+  const nonce = randomNonce();
+  const hello = await callJson(deps.fetch, 'merchant', merchantUrl, { method: 'POST', path: '/v1/hello', body: { nonce }, schema: JwsGeneral, what: 'the hello' });
+  if (!hello.ok) return hello;
+  const helloJws = hello.value.value;
+  const checkedHello = await checkHello(helloJws, nonce, trust.value, deps.now());
+  if (!checkedHello.ok) return checkedHello;
+  const merchant = checkedHello.value.merchant;
+  if (!(await deps.confirm({ kind: 'merchant', merchant: partyView(merchant), merchantUrl }))) return err('WALLET_CANCELLED', 'you did not accept the merchant; nothing was ordered');
+
+  // 130: the order, from the catalogue.
+  const catalogue = await callJson(deps.fetch, 'merchant', merchantUrl, { method: 'GET', path: '/v1/catalogue', schema: CatalogueView, what: 'the catalogue request' });
+  if (!catalogue.ok) return catalogue;
+  if (catalogue.value.value.merchant.id !== merchant.partyId) {
+    return err('WALLET_MERCHANT_MISMATCH', `the catalogue is of shop ${catalogue.value.value.merchant.id}, the certified merchant here is ${merchant.partyId}`);
+  }
+  if (!catalogue.value.value.paymentModes.includes('ecash')) return err('WALLET_PAYMENT_MODE_UNAVAILABLE', 'the shop takes no e-money');
+  const priced = orderLines(catalogue.value.value, params.items);
+  if (!priced.ok) return priced;
+  // Refused before the order is signed: nothing is sent that the wallet cannot pay.
+  const held = total(await spendableCoins(wallet, priced.value.total.currency, deps.now()));
+  if (held < priced.value.total.minor) {
+    return err('WALLET_INSUFFICIENT_FUNDS', `the order costs ${formatAmount(priced.value.total)} but the wallet holds ${formatAmount({ currency: priced.value.total.currency, minor: held })}; load more first`);
+  }
+
+  let purchaser: Purchaser;
+  if (params.anonymous) {
+    const index = await wallet.db.transaction().execute((tx) => allocateOrderKey(tx, deps.now()));
+    purchaser = await anonymousPurchaser(deps.seed, index);
+  } else {
+    const p = await certifiedPurchaser(wallet, deps);
+    if (!p.ok) return p;
+    purchaser = p.value;
+  }
+  const order: Order = {
+    typ: ORDER_TYP,
+    orderId: randomNonce(),
+    merchantId: merchant.partyId,
+    purchaserId: purchaser.id,
+    lines: priced.value.lines,
+    total: formatAmount(priced.value.total),
+    paymentMode: 'ecash',
+    sellingConditionsHash: catalogue.value.value.sellingConditions.hash,
+    time: deps.now().toISOString(),
+  };
+  const orderJws = await signDocument({ payload: order, ...purchaser.signer(ORDER_TYP) });
+  const orderHash = await documentHash(decodeBase64url(orderJws.payload)!);
+
+  // 140.
+  const answer = await callJson(deps.fetch, 'merchant', merchantUrl, { method: 'POST', path: '/v1/orders', body: { order: orderJws }, schema: PaymentRequest, what: 'the order' });
+  if (!answer.ok) return answer;
+  const pr = answer.value.value;
+  const checked = await checkInvoice({ invoiceJws: pr.invoice, paymentServerChain: pr.paymentServerChain, order, orderHash, merchantId: merchant.partyId }, trust.value, deps.now(), true);
+  if (!checked.ok) return checked;
+  if (pr.transactionId !== checked.value.invoice.transactionId) return err('WALLET_INVOICE_MISMATCH', 'the payment request names another transaction than its invoice', { field: 'transactionId' });
+  const amount = parseAmount(checked.value.invoice.amount);
+  if (!amount.ok || amount.value.minor <= 0n) return err('WALLET_INVOICE_MISMATCH', 'the invoice amount is not a positive amount', { field: 'amount' });
+  if (total(await spendableCoins(wallet, amount.value.currency, deps.now(), checked.value.paymentServer.partyId)) < amount.value.minor) {
+    return err('WALLET_INSUFFICIENT_FUNDS', `the wallet holds less than ${checked.value.invoice.amount} in coins of payment server ${checked.value.paymentServer.partyId}; nothing was paid`);
+  }
+  if (!(await deps.confirm({ kind: 'invoice', invoice: invoiceView(checked.value) }))) return err('WALLET_CANCELLED', 'you did not accept the invoice; nothing was paid');
+
+  // Stored before the first payment message: from here on the purchase can be resumed.
+  const now = deps.now().toISOString();
+  const row: WalletPurchaseTable = {
+    purchase_id: purchaseId(merchant.partyId, checked.value.invoice.transactionId),
+    transaction_id: checked.value.invoice.transactionId,
+    merchant_url: merchantUrl,
+    merchant_id: merchant.partyId,
+    merchant_name: merchant.displayName,
+    merchant_fingerprint: merchant.fingerprint,
+    payment_url: checked.value.invoice.paymentAddress,
+    payment_party_id: checked.value.paymentServer.partyId,
+    payment_chain: JSON.stringify(pr.paymentServerChain),
+    purchaser_id: purchaser.id,
+    purchaser_kind: purchaser.kind,
+    order_key_index: purchaser.orderKeyIndex,
+    currency: amount.value.currency,
+    amount: amount.value.minor,
+    payment_mode: 'ecash',
+    hello_jws: JSON.stringify(helloJws),
+    order_jws: JSON.stringify(orderJws),
+    invoice_jws: JSON.stringify(pr.invoice),
+    invoice_hash: checked.value.invoiceHash,
+    countersigned_invoice_jws: null,
+    reception_request_jws: null,
+    reception_response_jws: null,
+    payment_request: null,
+    change_request_id: null,
+    receipt_jws: null,
+    completion_jws: null,
+    state: 'INVOICED',
+    last_error: null,
+    created_at: now,
+    updated_at: now,
+  };
+  await wallet.db.insertInto('wallet_purchases').values(row).execute();
+  deps.display?.({ kind: 'stored', purchaseId: row.purchase_id, transactionId: row.transaction_id });
+  return continuePurchase(wallet, row, { checked: checked.value, purchaser, trust: trust.value }, deps);
+}
+
+// ---------------------------------------------------------------- 150 → 190
+
+type Context = { checked: CheckedInvoice; purchaser: Purchaser; trust: Trust };
+
+async function reload(wallet: OpenedWallet, id: string): Promise<WalletPurchaseTable> {
+  return wallet.db.selectFrom('wallet_purchases').selectAll().where('purchase_id', '=', id).executeTakeFirstOrThrow();
+}
+
+async function update(wallet: OpenedWallet, id: string, set: Partial<WalletPurchaseTable>, now: Date): Promise<void> {
+  await wallet.db.updateTable('wallet_purchases').set({ ...set, updated_at: now.toISOString() }).where('purchase_id', '=', id).execute();
+}
+
+/** Records why an open purchase stopped (shown by `history`, cleared by the next success) and returns the failure. */
+async function stopped<T extends { ok: false; code: string }>(wallet: OpenedWallet, id: string, failure: T, now: Date): Promise<T> {
+  await update(wallet, id, { last_error: failure.code }, now);
+  return failure;
+}
+
+/** 150 → 160. */
+async function acceptAtPaymentServer(wallet: OpenedWallet, row: WalletPurchaseTable, ctx: Context, deps: BuyDeps): Promise<Result<void, BuyCode>> {
+  if (row.countersigned_invoice_jws === null || row.reception_request_jws === null) {
+    const invoiceJws = parseJws(row.invoice_jws);
+    const countersigned = await countersign(invoiceJws, ctx.purchaser.signer(INVOICE_TYP));
+    const request: MoneyReceptionRequest = {
+      typ: MONEY_RECEPTION_REQUEST_TYP,
+      transactionId: row.transaction_id,
+      invoiceHash: row.invoice_hash,
+      purchaserId: row.purchaser_id,
+      paymentServerId: row.payment_party_id,
+      time: deps.now().toISOString(),
+    };
+    const requestJws = await signDocument({ payload: request, ...ctx.purchaser.signer(MONEY_RECEPTION_REQUEST_TYP) });
+    await update(wallet, row.purchase_id, { countersigned_invoice_jws: JSON.stringify(countersigned), reception_request_jws: JSON.stringify(requestJws) }, deps.now());
+    row = await reload(wallet, row.purchase_id);
+  }
+  const answer = await callJson(deps.fetch, 'payment', row.payment_url, {
+    method: 'POST',
+    path: '/v1/money-reception',
+    body: { invoice: parseJws(row.countersigned_invoice_jws!), request: parseJws(row.reception_request_jws!) },
+    schema: JwsGeneral,
+    what: 'the money reception request',
+  });
+  if (!answer.ok) return stopped(wallet, row.purchase_id, answer, deps.now());
+  const checked = await checkReception(answer.value.value, ctx.checked, ctx.trust, deps.now());
+  if (!checked.ok) return stopped(wallet, row.purchase_id, checked, deps.now());
+  await update(wallet, row.purchase_id, { reception_response_jws: JSON.stringify(answer.value.value), state: 'ACCEPTED', last_error: null }, deps.now());
+  deps.display?.({ kind: 'accepted', transactionId: row.transaction_id });
+  return ok(undefined);
+}
+
+class CoinTaken extends Error {}
+
+/**
+ * 170, prepared: coins of this payment server covering the amount are marked
+ * spent in this purchase (a conditional update: a coin goes to one payment
+ * only), change coins are stored pending, and the request every coin signed
+ * is stored — one wallet transaction, before anything is sent.
+ */
+async function preparePayment(wallet: OpenedWallet, row: WalletPurchaseTable, deps: BuyDeps): Promise<Result<void, BuyCode>> {
+  const now = deps.now();
+  const coins = chooseCoins(await spendableCoins(wallet, row.currency, now, row.payment_party_id), row.amount);
+  const amount = formatAmount({ currency: row.currency, minor: row.amount });
+  if (!coins) return err('WALLET_INSUFFICIENT_FUNDS', `the wallet holds less than ${amount} in coins of payment server ${row.payment_party_id}; nothing was paid`);
+  if (coins.length > MAX_COINS) return err('WALLET_TOO_MANY_COINS', `${amount} needs ${coins.length} coins, more than the ${MAX_COINS} one payment may carry`);
+  const change = total(coins) - row.amount;
+  const keys = await wallet.db.selectFrom('wallet_denominations').selectAll().where('payment_party_id', '=', row.payment_party_id).execute();
+  const signing = withdrawableKeys(keys, row.currency, now);
+  const changeValues = change === 0n ? [] : planCoins(change, [...signing.keys()], MAX_ENVELOPES);
+  if (!changeValues) return err('WALLET_NO_DENOMINATION', `the payment server signs no set of at most ${MAX_ENVELOPES} coins worth the change ${formatAmount({ currency: row.currency, minor: change })} now`);
+  const changeRequestId = encodeBase64url(new Uint8Array(randomBytes(18)));
+  try {
+    await wallet.db.transaction().execute(async (tx) => {
+      for (const c of coins) {
+        const taken = await tx
+          .updateTable('wallet_coins')
+          .set({ state: 'spent', spent_in: row.purchase_id, updated_at: now.toISOString() })
+          .where('coin_pub', '=', c.coin_pub)
+          .where('state', '=', 'unspent')
+          .executeTakeFirst();
+        if (taken.numUpdatedRows !== 1n) throw new CoinTaken();
+      }
+      const indices = await allocateIndices(tx, 'coin', changeValues.length, now);
+      const envelopes: EcashPaymentBody['change'] = [];
+      for (const [i, v] of changeValues.entries()) {
+        const key = signing.get(v)!;
+        const derived = await deriveCoin(deps.seed, indices[i]!);
+        const pk = await denominationKey(key);
+        if (!pk.ok) throw new Error(`a stored denomination key does not parse: ${pk.message}`);
+        const r = blindingFactorFromSeed(pk.value, derived.blindingSeed);
+        if (!r.ok) throw new Error(r.message);
+        const b = await blind(pk.value, derived.publicKeyBytes, r.value);
+        if (!b.ok) throw new Error(b.message);
+        envelopes.push({ denominationId: key.denomination_id, blindedMessage: encodeBase64url(b.value.blindedMsg) });
+        await tx
+          .insertInto('wallet_coins')
+          .values({
+            coin_pub: encodeBase64url(derived.publicKeyBytes),
+            derivation_index: indices[i]!,
+            denomination_id: key.denomination_id,
+            currency: key.currency,
+            value: key.value,
+            signature: null,
+            state: 'pending',
+            reserve_pub: null,
+            request_id: changeRequestId,
+            spent_in: null,
+            created_at: now.toISOString(),
+            updated_at: now.toISOString(),
+          })
+          .execute();
+      }
+      const body: EcashPaymentBody = {
+        invoiceHash: row.invoice_hash,
+        transactionId: row.transaction_id,
+        merchantId: row.merchant_id,
+        amount,
+        coins: coins.map((c) => ({ coinPub: c.coin_pub, denominationId: c.denomination_id, denominationSignature: c.signature })),
+        change: envelopes,
+      };
+      const bytes = ecashPaymentSigningBytes(body);
+      const signed: EcashPaymentRequest['coins'] = [];
+      for (const [i, c] of coins.entries()) {
+        const k = await deriveCoin(deps.seed, c.derivation_index);
+        signed.push({ ...body.coins[i]!, coinSignature: encodeBase64url(await signEd25519(k.privateKey, bytes)) });
+      }
+      const request: EcashPaymentRequest = { ...body, coins: signed };
+      const moved = await tx
+        .updateTable('wallet_purchases')
+        .set({ state: 'PAYING', payment_request: JSON.stringify(request), change_request_id: changeRequestId, updated_at: now.toISOString() })
+        .where('purchase_id', '=', row.purchase_id)
+        .where('state', '=', 'ACCEPTED')
+        .executeTakeFirst();
+      if (moved.numUpdatedRows !== 1n) throw new CoinTaken();
+    });
+  } catch (e) {
+    if (e instanceof CoinTaken) return err('WALLET_INSUFFICIENT_FUNDS', 'another payment took some of these coins at the same moment; nothing was sent, try again');
+    throw e;
+  }
+  deps.display?.({ kind: 'paying', transactionId: row.transaction_id, coins: coins.length, change: formatAmount({ currency: row.currency, minor: change }) });
+  return ok(undefined);
+}
+
+/** 170 → 180: sends the stored request (the identical bytes on every repeat), checks the receipt, keeps the change. */
+async function sendPayment(wallet: OpenedWallet, row: WalletPurchaseTable, ctx: Context, deps: BuyDeps): Promise<Result<void, BuyCode>> {
+  const request = JSON.parse(row.payment_request!) as EcashPaymentRequest;
+  const answer = await callJson(deps.fetch, 'payment', row.payment_url, { method: 'POST', path: '/v1/payments/ecash', body: request, schema: EcashPaymentResponse, what: 'the e-money payment', timeoutMs: 120_000 });
+  if (!answer.ok) return stopped(wallet, row.purchase_id, answer, deps.now());
+  const receipt = await checkReceipt(answer.value.value.receipt, ctx.checked, ctx.trust, deps.now());
+  if (!receipt.ok) return stopped(wallet, row.purchase_id, receipt, deps.now());
+
+  const change = await wallet.db
+    .selectFrom('wallet_coins as c')
+    .innerJoin('wallet_denominations as d', 'd.denomination_id', 'c.denomination_id')
+    .select(['c.coin_pub', 'c.derivation_index', 'c.state', 'd.public_key'])
+    .where('c.request_id', '=', row.change_request_id!)
+    .orderBy('c.derivation_index')
+    .execute();
+  const sigs = answer.value.value.changeSignatures;
+  if (sigs.length !== request.change.length || change.length !== request.change.length) {
+    return stopped(wallet, row.purchase_id, err('WALLET_PAYMENT_RESPONSE_INVALID', 'the payment answer carries another number of change signatures than envelopes were sent'), deps.now());
+  }
+  const finals: string[] = [];
+  for (const [i, c] of change.entries()) {
+    const pk = await denominationKey(c);
+    if (!pk.ok) return pk;
+    const derived = await deriveCoin(deps.seed, c.derivation_index);
+    const r = blindingFactorFromSeed(pk.value, derived.blindingSeed);
+    if (!r.ok) return r;
+    const b = await blind(pk.value, derived.publicKeyBytes, r.value);
+    if (!b.ok) return b;
+    const sig = await finalize(pk.value, derived.publicKeyBytes, decodeBase64url(sigs[i]!)!, b.value.inv);
+    if (!sig.ok) return stopped(wallet, row.purchase_id, err('WALLET_BLIND_SIGNATURE_INVALID', `the change signature ${i + 1} does not verify; the change stays pending and --resume asks again`), deps.now());
+    finals.push(encodeBase64url(sig.value));
+  }
+  const now = deps.now().toISOString();
+  await wallet.db.transaction().execute(async (tx) => {
+    for (const [i, c] of change.entries()) {
+      await tx.updateTable('wallet_coins').set({ signature: finals[i]!, state: 'unspent', updated_at: now }).where('coin_pub', '=', c.coin_pub).where('state', '=', 'pending').execute();
+    }
+    await tx
+      .updateTable('wallet_purchases')
+      .set({ state: 'PAID', receipt_jws: JSON.stringify(answer.value.value.receipt), last_error: null, updated_at: now })
+      .where('purchase_id', '=', row.purchase_id)
+      .where('state', '=', 'PAYING')
+      .execute();
+  });
+  deps.display?.({ kind: 'receipt', receipt: receiptView(receipt.value.receipt) });
+  return ok(undefined);
+}
+
+/** 210 → 190. Never fails the purchase: it is paid; the completion is extra evidence. */
+async function sendReceiptCopy(wallet: OpenedWallet, row: WalletPurchaseTable, ctx: Context, deps: BuyDeps): Promise<'stored' | 'not-offered' | 'failed'> {
+  const receipt = parseJws(row.receipt_jws!);
+  const answer = await callJson(deps.fetch, 'merchant', row.merchant_url, {
+    method: 'POST',
+    path: `/v1/orders/${encodeURIComponent(row.transaction_id)}/receipt`,
+    body: { receipt },
+    schema: CompletionResponse,
+    what: 'the receipt copy',
+    allowNotFound: true,
+  });
+  const report = (state: 'stored' | 'not-offered' | 'failed', f?: { code: string; message: string }) => {
+    deps.display?.({ kind: 'completion', transactionId: row.transaction_id, state, ...(f ? { code: f.code, message: f.message } : {}) });
+    return state;
+  };
+  if (!answer.ok) {
+    await update(wallet, row.purchase_id, { last_error: answer.code }, deps.now());
+    return report('failed', answer);
+  }
+  if (answer.value.value === undefined) return report('not-offered');
+  const jws = answer.value.value.completion;
+  const receiptHash = await documentHash(decodeBase64url(receipt.payload)!);
+  const c = await checkCompletion(jws, { merchantId: row.merchant_id, transactionId: row.transaction_id, receiptHash }, ctx.trust, deps.now());
+  if (!c.ok) {
+    await update(wallet, row.purchase_id, { last_error: c.code }, deps.now());
+    return report('failed', c);
+  }
+  await update(wallet, row.purchase_id, { completion_jws: JSON.stringify(jws), state: 'COMPLETED', last_error: null }, deps.now());
+  return report('stored');
+}
+
+/** From any stored state to PAID (and COMPLETED when the merchant answers 210). */
+async function continuePurchase(wallet: OpenedWallet, row: WalletPurchaseTable, ctx: Context, deps: BuyDeps): Promise<Result<PurchaseOutcome, BuyCode>> {
+  if (row.state === 'INVOICED') {
+    const r = await acceptAtPaymentServer(wallet, row, ctx, deps);
+    if (!r.ok) return r;
+    row = await reload(wallet, row.purchase_id);
+  }
+  if (row.state === 'ACCEPTED') {
+    const r = await preparePayment(wallet, row, deps);
+    if (!r.ok) return stopped(wallet, row.purchase_id, r, deps.now());
+    row = await reload(wallet, row.purchase_id);
+  }
+  if (row.state === 'PAYING') {
+    const r = await sendPayment(wallet, row, ctx, deps);
+    if (!r.ok) return r;
+    row = await reload(wallet, row.purchase_id);
+  }
+  const completion = row.state === 'PAID' ? await sendReceiptCopy(wallet, row, ctx, deps) : 'stored';
+  row = await reload(wallet, row.purchase_id);
+  const receipt = payloadOf<Receipt>(parseJws(row.receipt_jws!)).value;
+  const changeRows = row.change_request_id === null ? [] : await wallet.db.selectFrom('wallet_coins').select('value').where('request_id', '=', row.change_request_id).execute();
+  return ok({
+    purchaseId: row.purchase_id,
+    transactionId: row.transaction_id,
+    state: row.state,
+    receipt: receiptView(receipt),
+    change: formatAmount({ currency: row.currency, minor: total(changeRows.map((c) => ({ value: BigInt(c.value) }))) }),
+    completion,
+  });
+}
+
+/** Rebuilds the verified context of a stored purchase: its documents are checked again, as of now. */
+async function contextOf(wallet: OpenedWallet, row: WalletPurchaseTable, deps: BuyDeps): Promise<Result<Context, BuyCode>> {
+  const trust = await trustOf(wallet, deps);
+  if (!trust.ok) return trust;
+  const orderJws = parseJws(row.order_jws);
+  const order = payloadOf<Order>(orderJws);
+  const checked = await checkInvoice(
+    { invoiceJws: parseJws(row.invoice_jws), paymentServerChain: JSON.parse(row.payment_chain) as string[], order: order.value, orderHash: await documentHash(order.bytes), merchantId: row.merchant_id },
+    trust.value,
+    deps.now(),
+    // A stored purchase may be past due: the payment server still answers a repeated 170.
+    false,
+  );
+  if (!checked.ok) return checked;
+  const purchaser = await purchaserOf(wallet, row, deps);
+  if (!purchaser.ok) return purchaser;
+  return ok({ checked: checked.value, purchaser: purchaser.value, trust: trust.value });
+}
+
+export type ResumeOutcome = { resumed: PurchaseOutcome[]; failed: { purchaseId: string; code: string; message: string }[] };
+
+/**
+ * Finishes the purchases a crash, a lost answer or a refused document left
+ * open (INVOICED, ACCEPTED, PAYING; PAID ones send the receipt copy again),
+ * or only `transactionId` — repeating each stored request as it was.
+ */
+export async function resumePurchases(wallet: OpenedWallet, deps: BuyDeps, transactionId?: string): Promise<Result<ResumeOutcome, BuyCode>> {
+  let q = wallet.db.selectFrom('wallet_purchases').selectAll().where('state', 'in', ['INVOICED', 'ACCEPTED', 'PAYING', 'PAID']);
+  if (transactionId !== undefined) q = q.where('transaction_id', '=', transactionId);
+  const rows = await q.orderBy('created_at').execute();
+  if (transactionId !== undefined && rows.length === 0) return err('WALLET_PURCHASE_NOT_FOUND', `no unfinished purchase with transaction id ${transactionId}`);
+  const out: ResumeOutcome = { resumed: [], failed: [] };
+  for (const row of rows) {
+    const ctx = await contextOf(wallet, row, deps);
+    const r = ctx.ok ? await continuePurchase(wallet, row, ctx.value, deps) : ctx;
+    if (r.ok) out.resumed.push(r.value);
+    else out.failed.push({ purchaseId: row.purchase_id, code: r.code, message: r.message });
+  }
+  return ok(out);
+}
+
