@@ -1,6 +1,7 @@
 // End to end, in one process, through the same commands a user types:
 // register with the CA → open a bank account → load e-money (bank transfer,
-// the payment server's loader sees it, withdrawal) → balance → audit.
+// the payment server's loader sees it, withdrawal) → balance → audit; then
+// buy from a shop with `wallet buy`, identified and anonymous.
 // Then the crash case: the withdrawal's answer is lost on the way back; the
 // wallet keeps the coins pending and `--resume` gets the same coins while
 // the reserve is debited once.
@@ -14,6 +15,8 @@ import { openCa } from '../../src/ca/open.ts';
 import { createApp as createPaymentApp } from '../../src/payment/app.ts';
 import { startLoader } from '../../src/payment/loader.ts';
 import { openPayment } from '../../src/payment/open.ts';
+import { createApp as createMerchantApp } from '../../src/merchant/app.ts';
+import { openMerchant } from '../../src/merchant/open.ts';
 import { parseAmount } from '../../src/protocol/amount.ts';
 import { loadMoney, resumeLoads } from '../../src/wallet/load.ts';
 import { fetchKeyList } from '../../src/wallet/key-list.ts';
@@ -257,6 +260,46 @@ describe('end to end: register, open a bank account, load, balance, audit', () =
     } finally {
       await otherApp.close();
       await other.close();
+    }
+  });
+
+  test('the wallet buys two articles from a shop, identified and anonymous; the shop and the books agree', async () => {
+    // The shop: certified by the CA, contracted by the payment server.
+    const shopCert = join(tmp.dir, 'shop-cert');
+    const shopDir = join(tmp.dir, 'shop');
+    const { partyId: shopId } = await issue(dirs.ca, 'merchant', 'Tokyo On-line Mail Order Dealer', shopCert);
+    const init = await cli(['merchant', 'init', '--data', shopDir, '--cert', join(shopCert, 'chain.pem'), '--key', join(shopCert, 'key.pem'), '--payment-url', urls.pay, '--payment-cert', join(dirs.payCert, 'chain.pem'), '--ca-url', urls.ca]);
+    assert.equal(init.code, 0, init.err);
+    const contract = await cli(['payment', 'add-merchant', '--data', dirs.pay, '--cert', join(shopCert, 'chain.pem')], {});
+    assert.equal(contract.code, 0, contract.err);
+    const shop = await openMerchant(shopDir, { passphrase: PASS });
+    const shopApp = createMerchantApp(shop.deps);
+    const shopUrl = await shopApp.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const before = await walletBalance();
+      const buy = await cli(['wallet', 'buy', '--data', dirs.wallet, '--merchant', shopUrl, '--item', 'ARTICLE A:1', '--item', 'ARTICLE C:2', '--yes', '--json'], { QUITTANCE_PASSPHRASE: PASS });
+      assert.equal(buy.code, 0, buy.err);
+      const bought = JSON.parse(buy.out) as { transactionId: string; state: string };
+      assert.equal(bought.state, 'COMPLETED');
+      const anon = await cli(['wallet', 'buy', '--data', dirs.wallet, '--merchant', shopUrl, '--item', 'ARTICLE B:1', '--anonymous', '--yes', '--json'], { QUITTANCE_PASSPHRASE: PASS });
+      assert.equal(anon.code, 0, anon.err);
+      assert.equal((JSON.parse(anon.out) as { state: string }).state, 'COMPLETED');
+      // 1,000 + 2 × 1,500 + 2,000 paid; the change came back as coins.
+      assert.equal(await walletBalance(), `JPY:${Number(jpy(before).minor) - 6000}`);
+
+      // The shop sees both orders paid; the payment server's books still balance.
+      const orders = await cli(['merchant', 'orders', '--data', shopDir, '--json'], {});
+      const list = (JSON.parse(orders.out) as { orders: { transactionId: string; paymentState: string; purchaserKind?: string }[] }).orders;
+      assert.deepEqual(list.map((o) => o.paymentState).sort(), ['PAID', 'PAID']);
+      assert.ok(list.some((o) => o.transactionId === bought.transactionId));
+      const history = JSON.parse((await cli(['wallet', 'history', '--data', dirs.wallet, '--json'], {})).out) as { purchases: { state: string; shop: { id: string } }[] };
+      assert.deepEqual(history.purchases.map((p) => [p.state, p.shop.id]), [['COMPLETED', shopId], ['COMPLETED', shopId]]);
+      const audit = await cli(['audit', '--db', `sqlite:${join(dirs.pay, 'payment.sqlite')}`], {});
+      assert.equal(audit.code, 0, audit.out + audit.err);
+      assert.match(audit.out, /ok\s+payments/);
+    } finally {
+      await shopApp.close();
+      await shop.close();
     }
   });
 });

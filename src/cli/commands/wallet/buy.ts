@@ -60,7 +60,9 @@ async function askYes(io: Io, question: string): Promise<boolean> {
 
 function confirmer(io: Io, json: boolean, yes: boolean): (p: BuyPrompt) => Promise<boolean> {
   return async (p) => {
-    if (json) io.out(JSON.stringify(p) + '\n');
+    // With --json, stdout carries exactly one JSON document (the result); what is shown
+    // along the way goes to stderr as JSON lines.
+    if (json) io.err(JSON.stringify(p) + '\n');
     else io.err((p.kind === 'merchant' ? merchantText(p.merchant, p.merchantUrl) : invoiceText(p.invoice)) + '\n');
     if (yes) return true;
     return askYes(io, p.kind === 'merchant' ? 'Order from this merchant?' : 'Pay this invoice?');
@@ -70,7 +72,7 @@ function confirmer(io: Io, json: boolean, yes: boolean): (p: BuyPrompt) => Promi
 function displayer(io: Io, json: boolean): (e: BuyEvent) => void {
   return (e) => {
     if (json) {
-      io.out(JSON.stringify(e) + '\n');
+      io.err(JSON.stringify(e) + '\n');
       return;
     }
     if (e.kind === 'stored') io.err(`purchase ${e.purchaseId} stored; paying\n`);
