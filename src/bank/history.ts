@@ -51,6 +51,8 @@ export async function history(
     const result = await page(deps, account, q);
     if (result.entries.length > 0 || performance.now() >= deadline || signal?.aborted) return ok(result);
     await deps.sleep(Math.min(deps.config.pollIntervalMs, Math.max(0, deadline - performance.now())));
+    // The client went away or the server is closing while we slept: its database may be closing too.
+    if (signal?.aborted) return ok({ entries: [], next: q.after });
   }
 }
 

@@ -2,16 +2,18 @@
 // few commands that belong to no party (`quittance audit`).
 import { audit } from './commands/audit.ts';
 import { bankGroup } from './commands/bank/index.ts';
+import { demo } from './commands/demo.ts';
 import { caGroup } from './commands/ca/index.ts';
 import { docGroup } from './commands/doc.ts';
 import { merchantGroup } from './commands/merchant/index.ts';
 import { paymentGroup } from './commands/payment/index.ts';
+import { verify } from './commands/verify.ts';
 import { walletGroup } from './commands/wallet/index.ts';
 import { EXIT, UsageError, commandHelp, groupHelp, parseCommandArgs, type Command, type Group, type Io } from './command.ts';
 
 export const GROUPS: Group[] = [caGroup, bankGroup, paymentGroup, merchantGroup, walletGroup, docGroup];
 /** Commands outside any group: `quittance <command> [options]`. */
-export const COMMANDS: Command[] = [audit];
+export const COMMANDS: Command[] = [audit, verify, demo];
 
 /** commandHelp for a command outside any group (its usage line has no group name). */
 export function topCommandHelp(c: Command): string {

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { createBaseApp, type BaseAppOptions } from '../http/app.ts';
 import { MAX_COINS, MAX_ENVELOPES } from '../protocol/messages/payment.ts';
 import type { PaymentDeps } from './deps.ts';
+import type { PurchaseOptions } from './money-reception.ts';
 import { coinRoutes } from './routes/coins.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { purchaseRoutes } from './routes/purchase.ts';
@@ -36,6 +37,21 @@ export function paymentBodyLimit(keyBits: number): number {
   return MAX_COINS * coin + MAX_ENVELOPES * envelope + 1024;
 }
 
+/**
+ * With a CA URL, 150 checks every certificate path against the CA's CRL; a
+ * CRL that cannot be fetched refuses the request (fail closed: no CRL, no path).
+ */
+function revocation(deps: PaymentDeps): PurchaseOptions {
+  const caCrl = deps.caCrl;
+  if (!caCrl) return {};
+  return {
+    crls: async () => {
+      const der = await caCrl();
+      return der ? [der] : [];
+    },
+  };
+}
+
 export function createApp(deps: PaymentDeps, opts: BaseAppOptions = {}): FastifyInstance {
   const app = createBaseApp({ bodyLimit: paymentBodyLimit(deps.config.denominationKeyBits), ...opts });
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -43,6 +59,6 @@ export function createApp(deps: PaymentDeps, opts: BaseAppOptions = {}): Fastify
   reserveRoutes(app, deps);
   withdrawRoutes(app, deps);
   coinRoutes(app, deps);
-  purchaseRoutes(app, deps);
+  purchaseRoutes(app, deps, revocation(deps));
   return app;
 }

@@ -39,6 +39,12 @@ export const PaymentConfig = z
      * the denomination private keys in the database (src/payment/key-wrap.ts).
      */
     keyWrapSalt: z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'keyWrapSalt: 16 bytes, base64url'),
+    /**
+     * The CA's base URL: merchants' and purchasers' certificates at 150 are
+     * checked against its CRL (fetched and cached, src/http/crl-source.ts).
+     * Absent: no revocation check at the payment server (the wallet still checks the shop).
+     */
+    caUrl: z.url({ protocol: /^https?$/ }).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.depositDays < c.withdrawDays) ctx.addIssue({ code: 'custom', path: ['depositDays'], message: 'depositDays must be at least withdrawDays' });

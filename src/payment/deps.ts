@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { PaymentConfig } from './config.ts';
 import type { PaymentDatabase } from './db.ts';
+import type { CaCrl } from '../http/crl-source.ts';
 import type { PaymentSigner } from './signer.ts';
 
 /**
@@ -30,6 +31,8 @@ export type PaymentDeps = {
   /** Per-process caches; shared state lives in the database only. */
   caches: PaymentCaches;
   bankLink?: BankLink;
+  /** The CA's current CRL when payment.json names the CA (caUrl); see src/http/crl-source.ts. */
+  caCrl?: CaCrl;
 };
 
 export type PaymentCaches = {

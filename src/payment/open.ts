@@ -3,6 +3,7 @@
 // the one passphrase, and the bank link (bank-link.json) when there is one.
 // Used by `quittance payment serve|rotate` and by tests.
 import { chmod, readFile } from 'node:fs/promises';
+import { fetchedCaCrl } from '../http/crl-source.ts';
 import { isUniqueViolation, migrate, openDatabase, type OpenOptions, type Store } from '../store/index.ts';
 import type { PaymentConfig } from './config.ts';
 import { readBankLink } from './bank-link.ts';
@@ -51,15 +52,17 @@ export async function openPayment(dir: string, opts: OpenPaymentOptions): Promis
   const store = await openPaymentStore(dir, opts);
   // SQLite: the database holds wrapped keys only, but it is still nobody else's business.
   if (store.config.db.startsWith('sqlite:') && opts.db === undefined) await chmod(resolveDbUrl(dir, config.db).slice('sqlite:'.length), 0o600).catch(() => {});
+  const clock = opts.clock ?? (() => new Date());
   const deps: PaymentDeps = {
     db: store.db,
     config,
     signer: signer.value,
     wrapKey,
-    clock: opts.clock ?? (() => new Date()),
+    clock,
     isUniqueViolation,
     caches: newCaches(),
     ...(bankLink ? { bankLink } : {}),
+    ...(config.caUrl !== undefined ? { caCrl: fetchedCaCrl(config.caUrl, { fetch, clock }) } : {}),
   };
   return { deps, close: store.close };
 }

@@ -72,6 +72,8 @@ export const WALLET_ERROR_CODES = [
   'WALLET_COMPLETION_INVALID',
   // `wallet show` / `buy --resume` with no such purchase.
   'WALLET_PURCHASE_NOT_FOUND',
+  // `wallet export TX` of a purchase that is not PAID or COMPLETED: there is no receipt yet.
+  'WALLET_PURCHASE_NOT_PAID',
 ] as const;
 
 export type WalletErrorCode = (typeof WALLET_ERROR_CODES)[number];

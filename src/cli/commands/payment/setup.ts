@@ -51,6 +51,7 @@ export const init: Command = {
     'withdraw-days': { type: 'string', description: 'how long a denomination key signs coins (default 30)', valueName: 'N' },
     'deposit-days': { type: 'string', description: 'how long its coins are accepted (default 365)', valueName: 'N' },
     'overlap-days': { type: 'string', description: 'publish the next key this long before the current one stops signing (default 7)', valueName: 'N' },
+    'ca-url': { type: 'string', description: "the CA's base URL: certificates in invoices are checked against its CRL (default: no revocation check)", valueName: 'URL' },
     db: S.DB,
   },
   details: `Checks that CHAIN.pem is a certificate for role payment and that KEY.pem (decrypted with
@@ -75,6 +76,7 @@ JPY:8192. The operator token is printed once; only its SHA-256 is stored.`,
       if (d !== undefined) config[field] = d;
     }
     if (typeof values.db === 'string') config.db = values.db;
+    if (typeof values['ca-url'] === 'string') config.caUrl = values['ca-url'];
     const r = await initPayment(dir, {
       certPath,
       keyPath,

@@ -1,6 +1,7 @@
 // `quittance wallet …`: the shopper's wallet on this machine.
 import type { Group } from '../../command.ts';
 import { buyCommand, history, show } from './buy.ts';
+import { exportCommand } from './export.ts';
 import { load } from './load.ts';
 import { register } from './register.ts';
 import { init } from './setup.ts';
@@ -9,5 +10,5 @@ import { balance, coins, status } from './views.ts';
 export const walletGroup: Group = {
   name: 'wallet',
   summary: "the shopper's wallet: identity, e-money, purchases",
-  commands: [init, register, load, buyCommand, history, show, status, balance, coins],
+  commands: [init, register, load, buyCommand, history, show, exportCommand, status, balance, coins],
 };

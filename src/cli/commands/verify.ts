@@ -1,0 +1,102 @@
+// `quittance verify BUNDLE --ca CA.pem`: checks a purchase's evidence bundle
+// (docs/EVIDENCE.md) offline, trusting nothing but the CA certificate given:
+// every signature and chain as of each document's time, every signer's role,
+// and that the receipt answers the invoice that answers the order.
+import { readFile } from 'node:fs/promises';
+import { verifyBundle, type Evidence } from '../../protocol/evidence.ts';
+import { pemToDer } from '../../protocol/x509/index.ts';
+import { EXIT, UsageError, requireString, type Command, type Io } from '../command.ts';
+import { JSON_OUT, printResult } from '../output.ts';
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+const PEM_CRL = /-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g;
+
+async function readBytes(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new Error(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+}
+
+/** Every certificate of a PEM file: the roots to trust. */
+async function caCertificates(path: string): Promise<Uint8Array[]> {
+  const blocks = (await readBytes(path, 'CA certificate')).toString('latin1').match(PEM_CERT) ?? [];
+  if (blocks.length === 0) throw new Error(`${path} holds no PEM certificate`);
+  return blocks.map((b) => {
+    const der = pemToDer(b, 'CERTIFICATE');
+    if (!der) throw new Error(`${path}: a certificate block does not decode`);
+    return der;
+  });
+}
+
+/** A CRL file: PEM blocks, or one DER CRL (what the CA serves at /v1/ca/crl). */
+async function crlFile(path: string): Promise<Uint8Array[]> {
+  const raw = await readBytes(path, 'CRL');
+  const text = raw.toString('latin1');
+  if (!text.includes('-----BEGIN X509 CRL-----')) return [new Uint8Array(raw)];
+  return (text.match(PEM_CRL) ?? []).map((b) => {
+    const der = pemToDer(b, 'X509 CRL');
+    if (!der) throw new Error(`${path}: a CRL block does not decode`);
+    return der;
+  });
+}
+
+function notProven(io: Io, json: boolean, r: { code: string; message: string; details?: unknown }): number {
+  if (json) io.out(JSON.stringify({ proven: false, code: r.code, message: r.message, ...(r.details !== undefined ? { details: r.details } : {}) }, null, 2) + '\n');
+  else io.err(`NOT PROVEN: ${r.code}: ${r.message}\n`);
+  return EXIT.FAILED;
+}
+
+function text(e: Evidence): string {
+  const p = e.parties;
+  const purchaser = p.purchaser.kind === 'certified' ? `${p.purchaser.name} (${p.purchaser.id}), certificate ${p.purchaser.fingerprint}` : `anonymous per-order key ${p.purchaser.id}`;
+  return [
+    `PROVEN: transaction ${e.transactionId}, ${e.amount} (${e.mode})`,
+    ...e.statements.map((s) => `  - ${s}`),
+    'Signers (certificates validated as of each document\'s time):',
+    `  shop:            ${p.shop.name} (${p.shop.id}), certificate ${p.shop.fingerprint}, issued by ${p.shop.issuer}`,
+    `  purchaser:       ${purchaser}`,
+    `  payment server:  ${p.paymentServer.name} (${p.paymentServer.id}), certificate ${p.paymentServer.fingerprint}`,
+    'Document hashes (SHA-256 of the canonical payload):',
+    ...Object.entries(e.hashes).map(([k, h]) => `  ${k.padEnd(18)} ${h}`),
+    e.revocationChecked ? 'Revocation: every certificate checked against the CRLs given.' : 'Revocation: NOT checked (no CRL in the bundle or given with --crl).',
+  ].join('\n') + '\n';
+}
+
+export const verify: Command = {
+  name: 'verify',
+  summary: 'check a purchase evidence bundle offline against a CA certificate; exit 0 proven, 1 not',
+  args: 'FILE',
+  options: {
+    ca: { type: 'string', description: 'the CA certificate(s) to trust (PEM)', valueName: 'CA.pem' },
+    crl: { type: 'string', multiple: true, description: 'CRL file(s), PEM or DER: then every certificate must be covered and unrevoked', valueName: 'FILE' },
+    json: JSON_OUT,
+  },
+  details: `FILE is a bundle written by \`quittance wallet export\` (format quittance.evidence.v1,
+docs/EVIDENCE.md). Checked: every signature and certificate chain up to --ca, as of the
+document's own time (so a certificate that expired later still proves the past); the
+signers' roles (order and acceptance: the purchaser; invoice and completion: the shop;
+reception response and receipt: the payment server the invoice named); and the links (the
+invoice answers the order, the receipt answers the invoice: transaction, amount, purchaser,
+shop, payment server, invoice hash). Exit 0 and the proven statements; exit 1 and the
+reason code (PROTO_EVIDENCE_… or the failed signature or certificate check) otherwise.`,
+  async run({ values, positionals }, io) {
+    if (positionals.length !== 1) throw new UsageError('expected exactly one bundle FILE');
+    const file = positionals[0]!;
+    const json = Boolean(values.json);
+    const trustAnchors = await caCertificates(requireString(values, 'ca'));
+    const crls = (await Promise.all(((values.crl as string[] | undefined) ?? []).map(crlFile))).flat();
+    let bundle: unknown;
+    try {
+      bundle = JSON.parse((await readBytes(file, 'bundle')).toString('utf8'));
+    } catch (e) {
+      if ((e as Error).message.startsWith('cannot read')) throw e;
+      return notProven(io, json, { code: 'PROTO_EVIDENCE_MALFORMED', message: `${file} is not JSON` });
+    }
+    const r = await verifyBundle(bundle, { trustAnchors, crls, now: new Date() });
+    if (!r.ok) return notProven(io, json, r);
+    printResult(io, json, r.value, text(r.value));
+    return EXIT.OK;
+  },
+};

@@ -1,0 +1,172 @@
+// `quittance demo` as a real process: it makes the marketplace on loopback and
+// prints one ready line; a wallet driven through the CLI registers
+// (auto-approved), loads from the demo shopper's bank account and buys,
+// identified and anonymous; SIGTERM stops it with exit 0; a second run on the
+// same directory reuses everything. A port in use stops it before it writes anything.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import { BIN, MERCHANT_NAME, PASS, cli, spawnBin, tempDir } from './helpers.ts';
+
+type Ready = { ready: true; urls: { ca: string; bank: string; payment: string; merchant: string }; ca_cert: string; shopper: { bankAccount: string; tokenFile: string } };
+type Demo = { child: ChildProcess; ready: Ready; stderr: () => string };
+
+/** Starts `quittance demo` and resolves with its ready line; rejects with its stderr if it exits first. */
+function startDemo(data: string, basePort: number): Promise<Demo> {
+  const child = spawn(process.execPath, [BIN, 'demo', '--data', data, '--base-port', String(basePort)], {
+    env: { PATH: process.env.PATH },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (t: string) => {
+    err += t;
+  });
+  const lines = createInterface({ input: child.stdout! });
+  return new Promise<Demo>((resolve, reject) => {
+    lines.once('line', (line) => resolve({ child, ready: JSON.parse(line) as Ready, stderr: () => err }));
+    child.once('exit', (code) => reject(Object.assign(new Error(`demo exited early (${code}): ${err}`), { stderr: err })));
+  });
+}
+
+function exitCode(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+const randomBase = () => 20_000 + Math.floor(Math.random() * 20_000);
+
+describe('quittance demo (real process)', () => {
+  const tmp = tempDir('quittance-demo-');
+  const wallet = join(tmp.dir, 'wallet');
+  let data = '';
+  let basePort = 0;
+  let demo: Demo;
+
+  before(async () => {
+    // Another process may hold one of four random ports: then try others, in a fresh directory.
+    for (let attempt = 1; ; attempt++) {
+      data = join(tmp.dir, `demo-${attempt}`);
+      basePort = randomBase();
+      try {
+        demo = await startDemo(data, basePort);
+        return;
+      } catch (e) {
+        if (attempt >= 5 || !/CLI_PORT_IN_USE/.test((e as { stderr?: string }).stderr ?? '')) throw e;
+      }
+    }
+  });
+
+  after(() => {
+    if (demo?.child.exitCode === null) demo.child.kill('SIGKILL');
+    tmp.remove();
+  });
+
+  const walletBalance = async () => (JSON.parse((await cli(['wallet', 'balance', '--data', wallet, '--json'], {})).out) as { balances: { amount: string }[] }).balances[0]!.amount;
+
+  test('the ready line names every party, the CA certificate and the shopper; the guide says it is a demo', () => {
+    const { ready } = demo;
+    assert.equal(ready.ready, true);
+    assert.deepEqual(ready.urls, {
+      ca: `http://127.0.0.1:${basePort}`,
+      bank: `http://127.0.0.1:${basePort + 1}`,
+      payment: `http://127.0.0.1:${basePort + 2}`,
+      merchant: `http://127.0.0.1:${basePort + 3}`,
+    });
+    assert.equal(ready.ca_cert, join(data, 'ca', 'ca-cert.pem'));
+    assert.match(readFileSync(ready.ca_cert, 'utf8'), /^-----BEGIN CERTIFICATE-----/);
+    assert.match(ready.shopper.bankAccount, /^QB\d{14}$/);
+    assert.equal(ready.shopper.tokenFile, join(data, 'shopper-token'));
+    // The demo's secrets are the owner's only.
+    for (const f of [join(data, 'demo.json'), ready.shopper.tokenFile]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
+    assert.match(demo.stderr(), /NOT FOR REAL MONEY/);
+    assert.match(demo.stderr(), new RegExp(`wallet load .*\\n.*--account ${ready.shopper.bankAccount}`));
+    assert.match(demo.stderr(), new RegExp(MERCHANT_NAME));
+  });
+
+  test('a wallet registers (auto-approved), loads JPY:10000 from the demo account and buys, identified and anonymous', async () => {
+    const { urls, shopper } = demo.ready;
+    assert.equal((await cli(['wallet', 'init', '--data', wallet])).code, 0);
+    const reg = await cli(['wallet', 'register', '--data', wallet, '--ca', urls.ca, '--ca-cert', demo.ready.ca_cert, '--name', 'Hanako']);
+    assert.equal(reg.code, 0, reg.err);
+    assert.match(reg.out, /registered as "Hanako"/);
+
+    const token = readFileSync(shopper.tokenFile, 'utf8').trim();
+    const load = await cli(['wallet', 'load', '--data', wallet, '--bank', urls.bank, '--payment', urls.payment, '--account', shopper.bankAccount, '--amount', 'JPY:10000'], {
+      QUITTANCE_PASSPHRASE: PASS,
+      QUITTANCE_BANK_TOKEN: token,
+    });
+    assert.equal(load.code, 0, load.err);
+    assert.equal(await walletBalance(), 'JPY:10000');
+
+    const buy = await cli(['wallet', 'buy', '--data', wallet, '--merchant', urls.merchant, '--item', 'ARTICLE A:1', '--item', 'ARTICLE C:2', '--yes', '--json']);
+    assert.equal(buy.code, 0, buy.err);
+    assert.equal((JSON.parse(buy.out) as { state: string }).state, 'COMPLETED');
+    const anon = await cli(['wallet', 'buy', '--data', wallet, '--merchant', urls.merchant, '--item', 'ARTICLE B:1', '--anonymous', '--yes', '--json']);
+    assert.equal(anon.code, 0, anon.err);
+    assert.equal((JSON.parse(anon.out) as { state: string }).state, 'COMPLETED');
+    // 1,000 + 2 × 1,500, then 2,000.
+    assert.equal(await walletBalance(), 'JPY:4000');
+
+    const bank = await cli(['bank', 'balance', shopper.bankAccount, '--url', urls.bank, '--token', token, '--json'], {});
+    assert.equal((JSON.parse(bank.out) as { balance: string }).balance, 'JPY:90000');
+    const audit = await cli(['audit', '--data', join(data, 'payment')], {});
+    assert.equal(audit.code, 0, audit.out + audit.err);
+  });
+
+  test('SIGTERM stops it with exit 0; a second run reuses the directory: same shopper, same money, the shop still sells', async () => {
+    demo.child.kill('SIGTERM');
+    assert.equal(await exitCode(demo.child), 0, demo.stderr());
+    assert.match(demo.stderr(), /demo stopped/);
+    assert.doesNotMatch(demo.stderr(), /"level":(50|60)/, 'nothing failed on the way out');
+
+    const balanceBefore = await walletBalance();
+    demo = await startDemo(data, basePort);
+    assert.match(demo.stderr(), /\(reused\)/);
+    const { urls, shopper } = demo.ready;
+    assert.equal(shopper.tokenFile, join(data, 'shopper-token'));
+    const token = readFileSync(shopper.tokenFile, 'utf8').trim();
+    const bank = await cli(['bank', 'balance', shopper.bankAccount, '--url', urls.bank, '--token', token, '--json'], {});
+    assert.equal((JSON.parse(bank.out) as { balance: string }).balance, 'JPY:90000');
+    assert.equal(await walletBalance(), balanceBefore);
+
+    // The coins from the first run are still good at the restarted payment server.
+    const buy = await cli(['wallet', 'buy', '--data', wallet, '--merchant', urls.merchant, '--item', 'ARTICLE D:1', '--yes', '--json']);
+    assert.equal(buy.code, 0, buy.err);
+    assert.equal((JSON.parse(buy.out) as { state: string }).state, 'COMPLETED');
+    assert.equal(await walletBalance(), 'JPY:3500');
+
+    demo.child.kill('SIGTERM');
+    assert.equal(await exitCode(demo.child), 0, demo.stderr());
+    assert.doesNotMatch(demo.stderr(), /"level":(50|60)/);
+  });
+
+  test('the same directory with other ports is refused and left as it is', () => {
+    const r = spawnBin(['demo', '--data', data, '--base-port', String(basePort + 10)]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, new RegExp(`^CLI_DEMO_DATA_INVALID: .*--base-port ${basePort}`));
+    assert.equal(r.out, '');
+  });
+
+  test('a port in use: exit 1 naming the port, nothing created', async () => {
+    const fresh = join(tmp.dir, 'never-made');
+    const holder = createServer();
+    // The CA's port (N, the first one checked) is held.
+    const held = await new Promise<number>((resolve, reject) => {
+      holder.once('error', reject);
+      holder.listen({ port: 0, host: '127.0.0.1' }, () => resolve((holder.address() as { port: number }).port));
+    });
+    try {
+      const r = spawnBin(['demo', '--data', fresh, '--base-port', String(held)]);
+      assert.equal(r.code, 1);
+      assert.match(r.err, new RegExp(`^CLI_PORT_IN_USE: port ${held} \\(for the ca\\)`));
+      assert.equal(r.out, '');
+      assert.equal(existsSync(fresh), false);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+});
