@@ -4,6 +4,7 @@
 const SUITES: Record<string, string> = {
   protocol: './protocol.ts',
   blind: './blind.ts',
+  purchase: './purchase.ts',
 };
 
 const args = process.argv.slice(2);
