@@ -9,6 +9,17 @@ import { wireJws } from './receipts.ts';
 
 const MAX_MESSAGE = 500;
 
+// The signed document's text may not carry control or bidi characters (a
+// trusted display must show what was signed); refusal messages can quote what
+// the attacker sent (a JWS header, a certificate field), so they are cleaned.
+const UNDISPLAYABLE = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/gu;
+
+function displayable(message: string): string {
+  const clean = message.toWellFormed().replace(UNDISPLAYABLE, '\uFFFD');
+  const text = clean.length > MAX_MESSAGE ? `${clean.slice(0, MAX_MESSAGE - 1).toWellFormed()}…` : clean;
+  return text.length > 0 ? text : 'refused';
+}
+
 /** The refusal as a signed document; `subject` is the document refused, when its payload decodes. */
 export async function signRefusal(
   deps: MerchantDeps,
@@ -19,7 +30,7 @@ export async function signRefusal(
     typ: SIGNED_ERROR_TYP,
     transactionId: refusal.transactionId,
     code: refusal.code,
-    message: refusal.message.length > MAX_MESSAGE ? `${refusal.message.slice(0, MAX_MESSAGE - 1).toWellFormed()}…` : refusal.message,
+    message: displayable(refusal.message),
     ...(bytes ? { subjectHash: await documentHash(bytes) } : {}),
     time: deps.clock().toISOString(),
   };
