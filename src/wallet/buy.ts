@@ -608,6 +608,11 @@ async function continuePurchase(wallet: OpenedWallet, row: WalletPurchaseTable, 
     row = await reload(wallet, row.purchase_id);
   }
   if (row.state === 'ACCEPTED') {
+    // Past due, the payment server refuses a first 170: do not lock coins into a payment that cannot happen.
+    const due = ctx.checked.invoice.paymentDueTime;
+    if (deps.now().getTime() > Date.parse(due)) {
+      return stopped(wallet, row.purchase_id, err('WALLET_INVOICE_EXPIRED', `the invoice was due by ${due}; nothing was paid (order again)`), deps.now());
+    }
     const r = await preparePayment(wallet, row, deps);
     if (!r.ok) return stopped(wallet, row.purchase_id, r, deps.now());
     row = await reload(wallet, row.purchase_id);

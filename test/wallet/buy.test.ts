@@ -429,5 +429,30 @@ for (const t of testDatabases()) {
       assert.equal(await unspent(env), 11n);
       await assertChargedOnce(env, 5n);
     });
+
+    test('an accepted invoice that falls due before the wallet pays locks no coins: resume stops with WALLET_INVOICE_EXPIRED', async (ctx) => {
+      const env = await startEnv(t, ctx);
+      await fund(env, 16n);
+      // The 160 answer is lost: the purchase stays INVOICED with its 150 stored.
+      let lose = true;
+      env.hooks.set('POST /v1/money-reception', async (_url, _init, forward) => {
+        const res = await forward();
+        if (lose) {
+          lose = false;
+          await res.arrayBuffer();
+          throw new TypeError('fetch failed', { cause: new Error('connection reset') });
+        }
+        return res;
+      });
+      const r = await buy(env.wallet, { merchantUrl: env.merchantUrl, items: ITEMS, anonymous: true, mode: 'ecash' }, env.deps);
+      assert.equal(!r.ok && r.code, 'WALLET_PAYMENT_UNREACHABLE');
+      // Two days later (past the invoice's due time) the wallet resumes.
+      const later = { ...env.deps, now: () => new Date(PKI_NOW.getTime() + 2 * 86_400_000) };
+      const resumed = value(await resumePurchases(env.wallet, later));
+      assert.deepEqual(resumed.failed.map((f) => f.code), ['WALLET_INVOICE_EXPIRED']);
+      assert.equal(await unspent(env), 16n, 'every coin is still spendable');
+      const coins = await env.wallet.db.selectFrom('wallet_coins').select('state').where('state', '<>', 'unspent').execute();
+      assert.deepEqual(coins, []);
+    });
   });
 }
