@@ -1,53 +1,18 @@
 // `quittance doc …`: sign and verify Quittance documents offline. Anyone holding
 // the CA certificate can check a document without trusting any party.
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { decryptPrivateKey, exportSpkiDer, readKeyFile, readPassphrase } from '../../crypto/index.ts';
 import { DOCUMENT_TYPES, isDocumentTyp, parseDocument } from '../../protocol/documents/index.ts';
 import type { SignerIdentity } from '../../protocol/identity.ts';
 import { ROLES, type Role } from '../../protocol/identity.ts';
 import { countersign, signDocument, verifyDocument, type GeneralJws, type SignerExpectation } from '../../protocol/jws.ts';
 import { decodeProtectedHeader, snapshotJws } from '../../protocol/jws/shape.ts';
-import { formatFingerprint, parseCertificatePem, pemToDer } from '../../protocol/x509/index.ts';
+import { formatFingerprint, parseCertificatePem } from '../../protocol/x509/index.ts';
 import { EXIT, UsageError, requireString, type Command, type Group, type Io } from '../command.ts';
+import { certificatesDer, PEM_CERT, readCrls, readText } from '../pem-files.ts';
 import { CLI_ERROR_CODES } from '../errors.ts';
 
-const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-const PEM_CRL = /-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g;
-
-async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-  }
-}
-
-/** All certificates in a PEM file, DER, in file order (leaf first for a chain file). */
-function certificatesDer(pem: string, path: string): Uint8Array[] {
-  const blocks = pem.match(PEM_CERT) ?? [];
-  if (blocks.length === 0) throw new Error(`${path} holds no PEM certificate`);
-  return blocks.map((b) => {
-    const der = pemToDer(b, 'CERTIFICATE');
-    if (!der) throw new Error(`${path}: a certificate block does not decode`);
-    return der;
-  });
-}
-
-async function crlsDer(path: string): Promise<Uint8Array[]> {
-  const raw = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`cannot read CRL ${path}: ${e.code ?? e.message}`);
-  });
-  const text = raw.toString('latin1');
-  if (text.includes('-----BEGIN X509 CRL-----')) {
-    return (text.match(PEM_CRL) ?? []).map((b) => {
-      const der = pemToDer(b, 'X509 CRL');
-      if (!der) throw new Error(`${path}: a CRL block does not decode`);
-      return der;
-    });
-  }
-  return [new Uint8Array(raw)];
-}
 
 function parseJsonFile(text: string, path: string): unknown {
   try {
@@ -100,7 +65,7 @@ The key passphrase comes from QUITTANCE_PASSPHRASE or a prompt.`,
       const caPath = requireString(values, 'ca');
       const shape = snapshotJws(input);
       if (!shape.ok) return failed(io, shape.code, shape.message);
-      const crls = (await Promise.all(((values.crl as string[] | undefined) ?? []).map(crlsDer))).flat();
+      const crls = (await Promise.all(((values.crl as string[] | undefined) ?? []).map(readCrls))).flat();
       const existing = await verifyDocument(shape.value, {
         now: new Date(),
         trustAnchors: certificatesDer(await readText(caPath, 'CA certificate'), caPath),
@@ -148,7 +113,7 @@ without it, revocation is NOT checked and the output says so.`,
     const file = positionals[0]!;
     const caPath = requireString(values, 'ca');
     const anchors = certificatesDer(await readText(caPath, 'CA certificate'), caPath);
-    const crls = (await Promise.all(((values.crl as string[] | undefined) ?? []).map(crlsDer))).flat();
+    const crls = (await Promise.all(((values.crl as string[] | undefined) ?? []).map(readCrls))).flat();
     if (values.at !== undefined && !RFC3339.test(String(values.at))) throw new UsageError('--at must be an RFC 3339 time, e.g. 2026-12-08T05:20:00Z');
     const now = values.at === undefined ? new Date() : new Date(String(values.at));
     if (Number.isNaN(now.getTime())) throw new UsageError('--at must be an RFC 3339 time');

@@ -2,45 +2,10 @@
 // (docs/EVIDENCE.md) offline, trusting nothing but the CA certificate given:
 // every signature and chain as of each document's time, every signer's role,
 // and that the receipt answers the invoice that answers the order.
-import { readFile } from 'node:fs/promises';
 import { verifyBundle, type Evidence } from '../../protocol/evidence.ts';
-import { pemToDer } from '../../protocol/x509/index.ts';
 import { EXIT, UsageError, requireString, type Command, type Io } from '../command.ts';
 import { JSON_OUT, printResult } from '../output.ts';
-
-const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-const PEM_CRL = /-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g;
-
-async function readBytes(path: string, what: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    throw new Error(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-  }
-}
-
-/** Every certificate of a PEM file: the roots to trust. */
-async function caCertificates(path: string): Promise<Uint8Array[]> {
-  const blocks = (await readBytes(path, 'CA certificate')).toString('latin1').match(PEM_CERT) ?? [];
-  if (blocks.length === 0) throw new Error(`${path} holds no PEM certificate`);
-  return blocks.map((b) => {
-    const der = pemToDer(b, 'CERTIFICATE');
-    if (!der) throw new Error(`${path}: a certificate block does not decode`);
-    return der;
-  });
-}
-
-/** A CRL file: PEM blocks, or one DER CRL (what the CA serves at /v1/ca/crl). */
-async function crlFile(path: string): Promise<Uint8Array[]> {
-  const raw = await readBytes(path, 'CRL');
-  const text = raw.toString('latin1');
-  if (!text.includes('-----BEGIN X509 CRL-----')) return [new Uint8Array(raw)];
-  return (text.match(PEM_CRL) ?? []).map((b) => {
-    const der = pemToDer(b, 'X509 CRL');
-    if (!der) throw new Error(`${path}: a CRL block does not decode`);
-    return der;
-  });
-}
+import { readCertificates, readCrls, readText } from '../pem-files.ts';
 
 function notProven(io: Io, json: boolean, r: { code: string; message: string; details?: unknown }): number {
   if (json) io.out(JSON.stringify({ proven: false, code: r.code, message: r.message, ...(r.details !== undefined ? { details: r.details } : {}) }, null, 2) + '\n');
@@ -85,11 +50,12 @@ reason code (PROTO_EVIDENCE_… or the failed signature or certificate check) ot
     if (positionals.length !== 1) throw new UsageError('expected exactly one bundle FILE');
     const file = positionals[0]!;
     const json = Boolean(values.json);
-    const trustAnchors = await caCertificates(requireString(values, 'ca'));
-    const crls = (await Promise.all(((values.crl as string[] | undefined) ?? []).map(crlFile))).flat();
+    const caPath = requireString(values, 'ca');
+    const trustAnchors = await readCertificates(caPath, 'CA certificate');
+    const crls = (await Promise.all(((values.crl as string[] | undefined) ?? []).map(readCrls))).flat();
     let bundle: unknown;
     try {
-      bundle = JSON.parse((await readBytes(file, 'bundle')).toString('utf8'));
+      bundle = JSON.parse(await readText(file, 'bundle'));
     } catch (e) {
       if ((e as Error).message.startsWith('cannot read')) throw e;
       return notProven(io, json, { code: 'PROTO_EVIDENCE_MALFORMED', message: `${file} is not JSON` });
