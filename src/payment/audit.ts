@@ -10,12 +10,16 @@
 // Reads only, from one snapshot: on a running server, a withdrawal committing
 // between two reads would otherwise show as a false violation.
 import { PostgresAdapter, sql, type Kysely } from 'kysely';
+import { decodeBase64url } from '../protocol/base64url.ts';
+import { verifyEd25519 } from '../protocol/ed25519.ts';
+import { purseRegistrationSigningBytes } from '../protocol/messages/payment.ts';
 import { toBigInt } from '../store/index.ts';
 import type { PaymentBankIncomingTable, PaymentBounceTable, PaymentDatabase, PaymentLedgerTransferTable } from './db.ts';
 import { checkLedger, ledgerAccount } from './ledger.ts';
 import { bounceId, loadTransferId, receivedTransferId } from './loader.ts';
 import { PAYMENT_MIGRATIONS } from './migrations/index.ts';
-import { PAYMENT_SPENDER, paymentTransferId } from './ecash-payment.ts';
+import { PAYMENT_SPENDER } from './ecash-payment.ts';
+import { paymentTransferId } from './paid.ts';
 import { merchantAccount } from './merchants.ts';
 import { withdrawSourceId, withdrawTransferId } from './withdraw.ts';
 
@@ -195,6 +199,7 @@ async function paymentsCheck(db: Db, claims: Claims): Promise<AuditCheck> {
   const coins = new Map<string, bigint>();
   for (const r of await db.selectFrom('payment_spent_coins').select(['spent_ref', sumAs('value')]).where('spent_by', '=', PAYMENT_SPENDER).groupBy('spent_ref').execute()) coins.set(r.spent_ref, toBigInt(r.s));
   const transfers = new Map((await db.selectFrom('payment_ledger_transfers').selectAll().where('reason', '=', 'payment').execute()).map((t) => [t.id, t]));
+  const purses = new Map((await db.selectFrom('payment_purses').select(['purse_key', 'party_id']).execute()).map((r) => [r.purse_key, r.party_id]));
   const seen = new Set<string>();
   for (const p of await db.selectFrom('payment_payments').selectAll().execute()) {
     seen.add(p.payment_id);
@@ -208,15 +213,26 @@ async function paymentsCheck(db: Db, claims: Claims): Promise<AuditCheck> {
       if (spent !== 0n || back !== 0n || t) problems.push(`${label} is ${p.state} but has spent coins, change or a ledger transfer`);
       continue;
     }
-    if (p.payment_mode === 'ecash' && spent !== p.amount + back) {
-      problems.push(`${label} is for ${money(p.currency, p.amount)} but spent coins worth ${money(p.currency, spent)} against change worth ${money(p.currency, back)}`);
+    // Mode ecash pays from the float (coins spent, change back); mode account from the purchaser's purse.
+    let from = ledgerAccount.float(p.currency);
+    if (p.payment_mode === 'ecash') {
+      if (spent !== p.amount + back) problems.push(`${label} is for ${money(p.currency, p.amount)} but spent coins worth ${money(p.currency, spent)} against change worth ${money(p.currency, back)}`);
+      if (p.purse_key !== null) problems.push(`${label} is paid with e-money but names purse ${p.purse_key}`);
+    } else if (p.payment_mode === 'account') {
+      if (spent !== 0n || back !== 0n) problems.push(`${label} is paid from a purse but has spent coins or change`);
+      const owner = p.purse_key === null ? undefined : purses.get(p.purse_key);
+      if (p.purse_key === null) problems.push(`${label} is paid from a purse but names none`);
+      else if (owner !== p.purchaser_id) problems.push(`${label} is paid from purse ${p.purse_key}, which ${owner === undefined ? 'is not registered' : `belongs to ${owner}`}, not to the purchaser ${p.purchaser_id}`);
+      if (p.purse_key !== null) from = ledgerAccount.reserve(p.purse_key);
+    } else {
+      problems.push(`${label} is PAID in mode ${p.payment_mode}, which this server does not take`);
     }
     if (!t) {
       problems.push(`${label} is PAID but has no ledger transfer ${id}`);
       continue;
     }
     claims.add(id);
-    if (t.amount !== p.amount || t.flow !== 'posted' || t.currency !== p.currency || t.debit_account !== ledgerAccount.float(p.currency) || t.credit_account !== merchantAccount(p.shop_id, p.currency)) {
+    if (t.amount !== p.amount || t.flow !== 'posted' || t.currency !== p.currency || t.debit_account !== from || t.credit_account !== merchantAccount(p.shop_id, p.currency)) {
       problems.push(`${label} (${money(p.currency, p.amount)}) does not match its ledger transfer ${id} (${money(t.currency, t.amount)} ${t.debit_account} → ${t.credit_account}, ${t.flow})`);
     }
   }
@@ -226,7 +242,7 @@ async function paymentsCheck(db: Db, claims: Claims): Promise<AuditCheck> {
   return check('payments', problems);
 }
 
-/** Each reserve's ledger balance = what was loaded into it − what was withdrawn from it. */
+/** Each reserve's ledger balance = what was loaded into it − what was withdrawn from it − what it paid as a purse. */
 async function reservesCheck(db: Db): Promise<AuditCheck> {
   const problems: string[] = [];
   const loads = new Map<string, bigint>();
@@ -235,26 +251,56 @@ async function reservesCheck(db: Db): Promise<AuditCheck> {
   }
   const withdrawn = new Map<string, bigint>();
   for (const r of await db.selectFrom('payment_withdrawals').select(['reserve_pub', sumAs('amount')]).groupBy('reserve_pub').execute()) withdrawn.set(r.reserve_pub, toBigInt(r.s));
+  const paid = new Map<string, bigint>();
+  for (const r of await db.selectFrom('payment_payments').select(['purse_key', sumAs('amount')]).where('state', '=', 'PAID').where('purse_key', 'is not', null).groupBy('purse_key').execute()) paid.set(r.purse_key!, toBigInt(r.s));
   const accounts = new Map((await db.selectFrom('payment_ledger_accounts').selectAll().where('kind', '=', 'reserve').execute()).map((a) => [a.id, a]));
   for (const r of await db.selectFrom('payment_reserves').selectAll().execute()) {
     const id = ledgerAccount.reserve(r.reserve_pub);
     const a = accounts.get(id);
     accounts.delete(id);
-    const expected = (loads.get(r.reserve_pub) ?? 0n) - (withdrawn.get(r.reserve_pub) ?? 0n);
+    const expected = (loads.get(r.reserve_pub) ?? 0n) - (withdrawn.get(r.reserve_pub) ?? 0n) - (paid.get(r.reserve_pub) ?? 0n);
     const cur = r.currency;
     if (!a) {
-      if (expected !== 0n || loads.has(r.reserve_pub)) problems.push(`reserve ${r.reserve_pub} has no ledger account but loads − withdrawals is ${money(cur, expected)}`);
+      if (expected !== 0n || loads.has(r.reserve_pub)) problems.push(`reserve ${r.reserve_pub} has no ledger account but loads − withdrawals − purse payments is ${money(cur, expected)}`);
       continue;
     }
     if (a.currency !== cur) problems.push(`reserve ${r.reserve_pub} is in ${cur} but its ledger account in ${a.currency}`);
     // What the ledger says may still be withdrawn (money on hold counts as gone).
     const ledger = a.credits_posted - a.debits_posted - a.debits_pending;
     if (ledger !== expected) {
-      problems.push(`reserve ${r.reserve_pub}: the ledger holds ${money(cur, ledger)} but loads (${money(cur, loads.get(r.reserve_pub) ?? 0n)}) − withdrawals (${money(cur, withdrawn.get(r.reserve_pub) ?? 0n)}) is ${money(cur, expected)}`);
+      problems.push(
+        `reserve ${r.reserve_pub}: the ledger holds ${money(cur, ledger)} but loads (${money(cur, loads.get(r.reserve_pub) ?? 0n)}) − withdrawals (${money(cur, withdrawn.get(r.reserve_pub) ?? 0n)}) − purse payments (${money(cur, paid.get(r.reserve_pub) ?? 0n)}) is ${money(cur, expected)}`,
+      );
     }
   }
   for (const id of accounts.keys()) problems.push(`ledger account ${id} belongs to no reserve`);
   return check('reserves', problems);
+}
+
+/**
+ * Each purse's binding to its owner is the one both keys signed: the stored
+ * registration names this key and party, and the purse key's signature over
+ * them verifies (a purse re-assigned in the database shows up here).
+ */
+async function pursesCheck(db: Db): Promise<AuditCheck> {
+  const problems: string[] = [];
+  for (const r of await db.selectFrom('payment_purses').selectAll().execute()) {
+    let reg: { partyId?: unknown; purseKey?: unknown; paymentServerId?: unknown };
+    try {
+      const jws = JSON.parse(r.registration_jws) as { payload: string };
+      reg = JSON.parse(new TextDecoder().decode(decodeBase64url(jws.payload) ?? new Uint8Array())) as typeof reg;
+    } catch {
+      problems.push(`purse ${r.purse_key}: the stored registration cannot be read`);
+      continue;
+    }
+    if (reg.partyId !== r.party_id || reg.purseKey !== r.purse_key || typeof reg.paymentServerId !== 'string') {
+      problems.push(`purse ${r.purse_key} is recorded for ${r.party_id} but its registration names ${String(reg.partyId)} and key ${String(reg.purseKey)}`);
+      continue;
+    }
+    const binding = { partyId: r.party_id, purseKey: r.purse_key, paymentServerId: reg.paymentServerId };
+    if (!(await verifyEd25519(r.purse_key, r.purse_signature, purseRegistrationSigningBytes(binding)))) problems.push(`purse ${r.purse_key}: the purse key's signature of its binding to ${r.party_id} does not verify`);
+  }
+  return check('purses', problems);
 }
 
 /** Ids of the ledger transfers some check has matched with the record that explains them. */
@@ -498,6 +544,7 @@ export async function auditPayment(db: Db): Promise<AuditReport> {
         await swapsCheck(conn),
         await paymentsCheck(conn, claims),
         await reservesCheck(conn),
+        await pursesCheck(conn),
         await loadsCheck(conn, facts, claims),
         bouncesCheck(facts, claims),
         await mirrorCheck(conn, 'bank', facts),

@@ -195,6 +195,22 @@ export interface PaymentPaymentTable {
   /** The signed receipt (180), JSON. */
   receipt_jws: string | null;
   paid_at: string | null;
+  /** Mode account: the purse (reserve key) debited; null for e-money. */
+  purse_key: string | null;
+  created_at: string;
+}
+
+/** A reserve bound to a certified shopper (mode account, purses.ts). */
+export interface PaymentPurseTable {
+  /** The reserve key: loads arrive at ledger account reserve:<purse_key>. */
+  purse_key: string;
+  party_id: string;
+  /** SHA-256 (hex) of the DER of the certificate that signed the registration. */
+  fingerprint: string;
+  /** The registration JWS (general JSON) as verified. */
+  registration_jws: string;
+  /** The purse key's Ed25519 signature of the binding (base64url). */
+  purse_signature: string;
   created_at: string;
 }
 
@@ -212,4 +228,5 @@ export interface PaymentDatabase {
   payment_spent_coins: PaymentSpentCoinTable;
   payment_merchants: PaymentMerchantTable;
   payment_payments: PaymentPaymentTable;
+  payment_purses: PaymentPurseTable;
 }

@@ -25,8 +25,7 @@
 // loser rolls back entirely and is answered from what committed.
 import type { Kysely } from 'kysely';
 import { parseAmount } from '../protocol/amount.ts';
-import { Receipt, RECEIPT_TYP } from '../protocol/documents/index.ts';
-import { signDocument, type GeneralJws } from '../protocol/jws.ts';
+import type { GeneralJws } from '../protocol/jws.ts';
 import { ecashPaymentSigningBytes, type EcashPaymentRequest, type EcashPaymentResponse } from '../protocol/messages/payment.ts';
 import { err, ok, type Result } from '../protocol/result.ts';
 import { withRetry } from '../store/index.ts';
@@ -47,7 +46,8 @@ import {
 import type { PayHttpErrorCode } from './errors.ts';
 import { ensureAccount, ledgerAccount, postTransfer } from './ledger.ts';
 import { isActiveMerchant, merchantAccount } from './merchants.ts';
-import { findPayment, rowAmount, storedInvoice, type PurchaseDeps } from './money-reception.ts';
+import { findPayment, rowAmount, type PurchaseDeps } from './money-reception.ts';
+import { paidReceipt, paymentTransferId, signReceipt, wireJws } from './paid.ts';
 
 type Db = Kysely<PaymentDatabase>;
 
@@ -60,19 +60,10 @@ const MAX_RACES = 3;
 
 class PaymentRaceLost extends Error {}
 
-function wireJws(jws: GeneralJws): EcashPaymentResponse['receipt'] {
-  return { payload: jws.payload, signatures: jws.signatures.map((s) => ({ protected: s.protected, signature: s.signature })) };
-}
-
-export function paymentTransferId(paymentId: string): string {
-  return `payment:${paymentId}`;
-}
-
 async function earlierPayment(db: Db, row: Pick<PaymentPaymentTable, 'payment_id'>, requestHash: string): Promise<Result<IssueOutcome<EcashPaymentResponse>, PayHttpErrorCode> | undefined> {
-  const now = await db.selectFrom('payment_payments').select(['state', 'payment_request_hash', 'receipt_jws', 'transaction_id']).where('payment_id', '=', row.payment_id).executeTakeFirstOrThrow();
-  if (now.state !== 'PAID') return undefined;
-  if (now.payment_request_hash !== requestHash) return err('PAY_REQUEST_CONFLICT', `transaction ${now.transaction_id} was already paid by another payment`);
-  return ok({ response: { receipt: wireJws(JSON.parse(now.receipt_jws!) as GeneralJws), changeSignatures: await issuedSignatures(db, CHANGE, row.payment_id) }, replay: true });
+  const paid = await paidReceipt(db, row.payment_id, requestHash);
+  if (!paid?.ok) return paid;
+  return ok({ response: { receipt: paid.value, changeSignatures: await issuedSignatures(db, CHANGE, row.payment_id) }, replay: true });
 }
 
 /** Like swap.ts' settled(): what committed requests say about this one, or undefined when nothing stands in the way. */
@@ -127,19 +118,7 @@ export async function payEcash(deps: PurchaseDeps, request: EcashPaymentRequest)
 
   const changeSignatures = signEnvelopes(checkedChange.value);
   if (!changeSignatures.ok) return changeSignatures;
-  const invoice = storedInvoice(row);
-  const receiptPayload = Receipt.parse({
-    typ: RECEIPT_TYP,
-    transactionId: row.transaction_id,
-    purchaserId: row.purchaser_id,
-    amountReceived: invoice.amount,
-    mode: 'ecash',
-    shop: invoice.shop,
-    recipient: { id: deps.signer.partyId, name: deps.signer.displayName },
-    time: new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString(),
-    invoiceHash: row.invoice_hash,
-  });
-  const receipt = await signDocument({ payload: receiptPayload, typ: RECEIPT_TYP, privateKey: deps.signer.privateKey, alg: deps.signer.alg, x5c: deps.signer.x5c });
+  const receipt = await signReceipt(deps, row, 'ecash', now);
 
   for (let race = 1; ; race++) {
     try {

@@ -26,6 +26,10 @@ export const PAY_HTTP_ERROR_CODES = [
   'PAY_PAYMENT_MODE_UNSUPPORTED',
   'PAY_PAYMENT_UNKNOWN',
   'PAY_PAYMENT_UNBALANCED',
+  'PAY_PURSE_UNKNOWN',
+  'PAY_PURSE_SIGNATURE_INVALID',
+  'PAY_PURSE_TAKEN',
+  'PAY_PURSE_INSUFFICIENT',
 ] as const;
 export type PayHttpErrorCode = (typeof PAY_HTTP_ERROR_CODES)[number];
 
@@ -64,4 +68,9 @@ export const PAY_STATUS: Record<PayHttpErrorCode, number> = {
   // No accepted money reception (150) for this shop and transaction.
   PAY_PAYMENT_UNKNOWN: 404,
   PAY_PAYMENT_UNBALANCED: 422,
+  PAY_PURSE_UNKNOWN: 404,
+  PAY_PURSE_SIGNATURE_INVALID: 403,
+  // The key is another party's purse: registering it again is no use.
+  PAY_PURSE_TAKEN: 409,
+  PAY_PURSE_INSUFFICIENT: 409,
 };

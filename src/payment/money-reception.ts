@@ -26,7 +26,7 @@ import { formatAmount, parseAmount } from '../protocol/amount.ts';
 import { decodeBase64url } from '../protocol/base64url.ts';
 import { INVOICE_TYP, MONEY_RECEPTION_REQUEST_TYP, MONEY_RECEPTION_RESPONSE_TYP, MoneyReceptionResponse, parseDocument, type Invoice } from '../protocol/documents/index.ts';
 import type { SignerIdentity } from '../protocol/identity.ts';
-import { signDocument, verifyDocument, type GeneralJws, type VerifiedDocument } from '../protocol/jws.ts';
+import { signDocument, verifyDocument, type GeneralJws, type VerifiedDocument, type VerifyPolicy } from '../protocol/jws.ts';
 import type { MoneyReceptionCall } from '../protocol/messages/payment.ts';
 import { err, ok, type Result } from '../protocol/result.ts';
 import { createVerificationCache, type VerificationCache } from '../protocol/x509/index.ts';
@@ -66,29 +66,46 @@ function verificationCache(c: PaymentCaches): VerificationCache {
 
 type Document = 'invoice' | 'request';
 
-async function verify(
-  deps: PurchaseDeps,
+/**
+ * A document signed under this payment server's CA (the trust anchor of its
+ * own chain), with revocation checked when `opts.crls` is given. `document`
+ * names it in the error's details.
+ */
+export async function verifyUnderOurCa(
+  deps: Pick<PurchaseDeps, 'signer' | 'caches'>,
   opts: PurchaseOptions,
-  document: Document,
   jws: unknown,
+  policy: { typ: string; signers: VerifyPolicy['signers']; document: string; what: string },
   now: Date,
 ): Promise<Result<VerifiedDocument, PayHttpErrorCode>> {
   const crls = opts.crls ? [...(await opts.crls())] : [];
-  const purchaser = { roles: ['client'], orAnonymous: true } as const;
   const v = await verifyDocument(jws, {
     now,
     trustAnchors: [trustAnchorOf(deps.signer.x5c)],
     crls,
     requireCrl: opts.crls !== undefined,
     crlMaxAgeSeconds: PURCHASE_CRL_MAX_AGE_SECONDS,
-    expectedTyp: document === 'invoice' ? INVOICE_TYP : MONEY_RECEPTION_REQUEST_TYP,
-    // The merchant position takes any certified role: its role is checked
-    // below, so that a non-merchant signer gets PAY_MERCHANT_NOT_ACCEPTED.
-    signers: document === 'invoice' ? [{}, purchaser] : [purchaser],
+    expectedTyp: policy.typ,
+    signers: policy.signers,
     cache: verificationCache(deps.caches),
   });
-  if (!v.ok) return err('PAY_DOCUMENT_SIGNATURE_INVALID', `the ${document === 'invoice' ? 'invoice' : 'money reception request'} does not verify: ${v.message}`, { document, code: v.code });
+  if (!v.ok) return err('PAY_DOCUMENT_SIGNATURE_INVALID', `the ${policy.what} does not verify: ${v.message}`, { document: policy.document, code: v.code });
   return v;
+}
+
+function verify(deps: PurchaseDeps, opts: PurchaseOptions, document: Document, jws: unknown, now: Date): Promise<Result<VerifiedDocument, PayHttpErrorCode>> {
+  const purchaser = { roles: ['client'], orAnonymous: true } as const;
+  return verifyUnderOurCa(
+    deps,
+    opts,
+    jws,
+    document === 'invoice'
+      ? // The merchant position takes any certified role: its role is checked
+        // below, so that a non-merchant signer gets PAY_MERCHANT_NOT_ACCEPTED.
+        { typ: INVOICE_TYP, signers: [{}, purchaser], document, what: 'invoice' }
+      : { typ: MONEY_RECEPTION_REQUEST_TYP, signers: [purchaser], document, what: 'money reception request' },
+    now,
+  );
 }
 
 function sameKey(a: SignerIdentity, b: SignerIdentity): boolean {
@@ -206,6 +223,7 @@ export async function moneyReception(deps: PurchaseDeps, opts: PurchaseOptions, 
         payment_request_hash: null,
         receipt_jws: null,
         paid_at: null,
+        purse_key: null,
         created_at: now.toISOString(),
       })
       .execute();

@@ -62,6 +62,10 @@ export async function reserveView(db: Db, reservePub: string): Promise<ReserveVi
   const withdrawn = await sumOf(
     db.selectFrom('payment_withdrawals').select(sql<unknown>`cast(sum(amount) as bigint)`.as('s')).where('reserve_pub', '=', reservePub).executeTakeFirst(),
   );
+  const purse = await db.selectFrom('payment_purses').select('purse_key').where('purse_key', '=', reservePub).executeTakeFirst();
+  const paid = purse
+    ? await sumOf(db.selectFrom('payment_payments').select(sql<unknown>`cast(sum(amount) as bigint)`.as('s')).where('purse_key', '=', reservePub).where('state', '=', 'PAID').executeTakeFirst())
+    : undefined;
   // What may still be withdrawn is the ledger's word (money on hold is not available).
   const balance = (await accountBalance(db, account))?.available ?? 0n;
   const cur = reserve.currency;
@@ -70,6 +74,7 @@ export async function reserveView(db: Db, reservePub: string): Promise<ReserveVi
     currency: cur,
     credited: formatAmount({ currency: cur, minor: credited }),
     withdrawn: formatAmount({ currency: cur, minor: withdrawn }),
+    ...(paid !== undefined ? { paid: formatAmount({ currency: cur, minor: paid }) } : {}),
     balance: formatAmount({ currency: cur, minor: balance < 0n ? 0n : balance }),
     createdAt: reserve.created_at,
   };

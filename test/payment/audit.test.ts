@@ -66,7 +66,7 @@ async function books(ctx: Ctx, t: TestDatabase) {
 const failed = (r: AuditReport) => r.checks.filter((c) => !c.ok).map((c) => c.name);
 
 async function everything(db: Kysely<PaymentDatabase>): Promise<string> {
-  const tables = ['payment_ledger_accounts', 'payment_ledger_transfers', 'payment_bank_incoming', 'payment_bounces', 'payment_reserves', 'payment_withdrawals', 'payment_swaps', 'payment_issued_envelopes', 'payment_spent_coins', 'payment_bank_cursors'] as const;
+  const tables = ['payment_ledger_accounts', 'payment_ledger_transfers', 'payment_bank_incoming', 'payment_bounces', 'payment_reserves', 'payment_withdrawals', 'payment_swaps', 'payment_issued_envelopes', 'payment_spent_coins', 'payment_bank_cursors', 'payment_purses'] as const;
   const out: unknown[] = [];
   for (const table of tables) out.push(await db.selectFrom(table).selectAll().execute());
   return JSON.stringify(out, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
@@ -78,7 +78,7 @@ for (const t of testDatabases()) {
       const b = await books(ctx, t);
       const before = await everything(b.db);
       const report = await auditPayment(b.db);
-      assert.deepEqual(report.checks.map((c) => c.name), ['schema', 'ledger', 'float', 'coins', 'withdrawals', 'swaps', 'payments', 'reserves', 'loads', 'bounces', 'bank', 'suspense', 'transfers']);
+      assert.deepEqual(report.checks.map((c) => c.name), ['schema', 'ledger', 'float', 'coins', 'withdrawals', 'swaps', 'payments', 'reserves', 'purses', 'loads', 'bounces', 'bank', 'suspense', 'transfers']);
       assert.deepEqual(report.checks.filter((c) => !c.ok), []);
       assert.equal(report.ok, true);
       assert.equal(await everything(b.db), before);

@@ -13,6 +13,7 @@ import {
   MONEY_RECEPTION_RESPONSE_TYP,
   ORDER_TYP,
   parseDocument,
+  PURSE_REGISTRATION_TYP,
   RECEIPT_TYP,
   REPAYMENT_PERMIT_TYP,
   REPAYMENT_RECEIPT_TYP,
@@ -77,6 +78,7 @@ const EXAMPLES: Record<DocumentTyp, Record<string, unknown>> = {
     typ: DENOMINATION_KEYS_TYP, paymentServer: payer, issuedAt: '1996-12-08T00:00:00Z',
     keys: [{ denominationId: h('spki'), value: 'JPY:64', publicKey: 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA', validFrom: '1996-12-01T00:00:00Z', withdrawUntil: '1996-12-31T00:00:00Z', depositUntil: '1997-12-01T00:00:00Z' }],
   },
+  [PURSE_REGISTRATION_TYP]: { typ: PURSE_REGISTRATION_TYP, partyId: 'p3789817', purseKey: h('purse key'), paymentServerId: payer.id, time: '1996-12-08T05:00:00Z' },
 };
 
 const TYPS = Object.keys(DOCUMENT_TYPES) as DocumentTyp[];
@@ -99,7 +101,7 @@ function paths(typ: string, value: unknown): string[] {
 
 void describe('document catalogue', () => {
   void test('every typ is distinct, follows quittance.<kind>.v1+json, and is its payload typ literal', () => {
-    assert.equal(TYPS.length, 13);
+    assert.equal(TYPS.length, 14);
     assert.equal(new Set(TYPS).size, TYPS.length);
     for (const typ of TYPS) {
       assert.match(typ, /^quittance\.[a-z-]+\.v1\+json$/);

@@ -15,6 +15,7 @@ import { Invoice, INVOICE_TYP } from './invoice.ts';
 import { MONEY_RECEPTION_REQUEST_TYP, MoneyReceptionRequest } from './money-reception-request.ts';
 import { MONEY_RECEPTION_RESPONSE_TYP, MoneyReceptionResponse } from './money-reception-response.ts';
 import { Order, ORDER_TYP } from './order.ts';
+import { PURSE_REGISTRATION_TYP, PurseRegistration } from './purse-registration.ts';
 import { Receipt, RECEIPT_TYP } from './receipt.ts';
 import { REPAYMENT_PERMIT_TYP, RepaymentPermit } from './repayment-permit.ts';
 import { REPAYMENT_RECEIPT_TYP, RepaymentReceipt } from './repayment-receipt.ts';
@@ -30,6 +31,7 @@ export * from './invoice.ts';
 export * from './money-reception-request.ts';
 export * from './money-reception-response.ts';
 export * from './order.ts';
+export * from './purse-registration.ts';
 export * from './receipt.ts';
 export * from './repayment-permit.ts';
 export * from './repayment-receipt.ts';
@@ -51,6 +53,7 @@ export const DOCUMENT_TYPES = Object.freeze({
   [REPAYMENT_RECEIPT_TYP]: RepaymentReceipt,
   [REPAYMENT_STATE_TYP]: RepaymentState,
   [DENOMINATION_KEYS_TYP]: DenominationKeys,
+  [PURSE_REGISTRATION_TYP]: PurseRegistration,
 });
 
 export type DocumentTyp = keyof typeof DOCUMENT_TYPES;
@@ -60,7 +63,7 @@ export type AnyDocument = { [T in DocumentTyp]: DocumentOf<T> }[DocumentTyp];
 /**
  * Who signs each kind: 'purchaser' is the certified or per-order key that signed the order.
  * `message` is the patent's message number; kinds the patent has no message for
- * (the denomination key list) have none.
+ * (the denomination key list, the purse registration) have none.
  */
 export type DocumentSigner = 'merchant' | 'payment' | 'purchaser';
 export const DOCUMENT_INFO: Readonly<Record<DocumentTyp, { message?: number; signer: DocumentSigner; countersigner?: DocumentSigner }>> = Object.freeze({
@@ -77,6 +80,7 @@ export const DOCUMENT_INFO: Readonly<Record<DocumentTyp, { message?: number; sig
   [REPAYMENT_RECEIPT_TYP]: { message: 1190, signer: 'purchaser' },
   [REPAYMENT_STATE_TYP]: { message: 1220, signer: 'payment' },
   [DENOMINATION_KEYS_TYP]: { signer: 'payment' },
+  [PURSE_REGISTRATION_TYP]: { signer: 'purchaser' },
 });
 
 // A Map, so that a hostile typ such as "constructor" finds nothing.

@@ -85,7 +85,9 @@ export const ReserveView = z.strictObject({
   credited: AmountString,
   /** Everything withdrawn from it so far. */
   withdrawn: AmountString,
-  /** What may still be withdrawn: credited − withdrawn. */
+  /** A purse (mode account) only: everything it paid to merchants so far. */
+  paid: AmountString.optional(),
+  /** What may still be withdrawn or paid: credited − withdrawn − paid. */
   balance: AmountString,
   createdAt: z.string(),
 });
@@ -219,3 +221,51 @@ export function ecashPaymentSigningBytes(body: EcashPaymentBody): Uint8Array<Arr
 /** Answer 180: the signed receipt (fig. 7) and one blind signature per change envelope. */
 export const EcashPaymentResponse = z.strictObject({ receipt: Jws, changeSignatures: z.array(RsaSignature).max(MAX_ENVELOPES) });
 export type EcashPaymentResponse = z.infer<typeof EcashPaymentResponse>;
+
+// ---------------------------------------------------------------- purses (mode `account`)
+
+export const PURSE_REGISTRATION_LABEL = 'quittance/purse-registration/v1';
+export const PAY_ACCOUNT_LABEL = 'quittance/pay-account/v1';
+
+/**
+ * POST /v1/purses: the purse registration document (documents/purse-registration.ts),
+ * signed by the shopper's certified key, and the purse key's own signature
+ * over the same binding (purseRegistrationSigningBytes).
+ */
+export const PurseRegistrationCall = z.strictObject({ registration: Jws, purseSignature: Ed25519Signature });
+export type PurseRegistrationCall = z.infer<typeof PurseRegistrationCall>;
+
+/** What the purse key signs to be bound to a party at one payment server. */
+export function purseRegistrationSigningBytes(binding: { partyId: string; purseKey: string; paymentServerId: string }): Uint8Array<ArrayBuffer> {
+  return signingBytes(PURSE_REGISTRATION_LABEL, { partyId: binding.partyId, purseKey: binding.purseKey, paymentServerId: binding.paymentServerId });
+}
+
+/** Answer of POST /v1/purses (201 the first time, 200 with the same view when repeated). */
+export const PurseView = z.strictObject({
+  purseKey: Ed25519PublicKey,
+  partyId: z.string(),
+  registeredAt: z.string(),
+});
+export type PurseView = z.infer<typeof PurseView>;
+
+export const AccountPaymentBody = z.strictObject({
+  invoiceHash: Sha256B64u,
+  transactionId: z.string().min(1).max(64),
+  merchantId: z.string().min(1).max(64),
+  amount: AmountString,
+  /** The purse debited: registered to the invoice's purchaser. */
+  purseKey: Ed25519PublicKey,
+});
+export type AccountPaymentBody = z.infer<typeof AccountPaymentBody>;
+
+/** POST /v1/payments/account (message 170, mode account): the purse key signs the whole body. */
+export const AccountPaymentRequest = AccountPaymentBody.extend({ purseSignature: Ed25519Signature });
+export type AccountPaymentRequest = z.infer<typeof AccountPaymentRequest>;
+
+export function accountPaymentSigningBytes(body: AccountPaymentBody): Uint8Array<ArrayBuffer> {
+  return signingBytes(PAY_ACCOUNT_LABEL, { invoiceHash: body.invoiceHash, transactionId: body.transactionId, merchantId: body.merchantId, amount: body.amount, purseKey: body.purseKey });
+}
+
+/** Answer 180 in mode account: the signed receipt (fig. 7). */
+export const AccountPaymentResponse = z.strictObject({ receipt: Jws });
+export type AccountPaymentResponse = z.infer<typeof AccountPaymentResponse>;
