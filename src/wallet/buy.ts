@@ -47,6 +47,7 @@ import { blind, blindingFactorFromSeed, finalize, type BlindRsaErrorCode } from 
 import { pemToDer } from '../protocol/x509/index.ts';
 import { getCrl, splitPemChain, type CaClientCode } from './ca-client.ts';
 import type { PurchaseState, WalletPurchaseTable } from './db.ts';
+import { chooseCoins, consolidateFor, resumeConsolidation, spendableCoins } from './consolidate.ts';
 import { deriveCoin } from './derive.ts';
 import type { WalletErrorCode } from './errors.ts';
 import { callJson, type ClientCode, type Fetch } from './http-client.ts';
@@ -206,35 +207,6 @@ async function purchaserOf(wallet: OpenedWallet, row: WalletPurchaseTable, deps:
 
 // ---------------------------------------------------------------- funds
 
-type SpendableCoin = { coin_pub: string; derivation_index: number; denomination_id: string; value: bigint; signature: string };
-
-/** Unspent coins of `currency`, optionally of one payment server, that it still takes (deposit window open). */
-async function spendableCoins(wallet: OpenedWallet, currency: string, now: Date, paymentPartyId?: string): Promise<SpendableCoin[]> {
-  let q = wallet.db
-    .selectFrom('wallet_coins as c')
-    .innerJoin('wallet_denominations as d', 'd.denomination_id', 'c.denomination_id')
-    .select(['c.coin_pub', 'c.derivation_index', 'c.denomination_id', 'c.value', 'c.signature'])
-    .where('c.state', '=', 'unspent')
-    .where('c.currency', '=', currency)
-    .where('d.deposit_until', '>', now.toISOString())
-    .where('d.valid_from', '<=', now.toISOString());
-  if (paymentPartyId !== undefined) q = q.where('d.payment_party_id', '=', paymentPartyId);
-  const rows = await q.orderBy('c.value', 'desc').orderBy('c.derivation_index').execute();
-  return rows.map((r) => ({ ...r, value: BigInt(r.value), signature: r.signature! }));
-}
-
-/** Largest coins first until the amount is covered: simple, and the change is made fresh anyway. */
-function chooseCoins(coins: readonly SpendableCoin[], amount: bigint): SpendableCoin[] | undefined {
-  const out: SpendableCoin[] = [];
-  let sum = 0n;
-  for (const c of coins) {
-    if (sum >= amount) break;
-    out.push(c);
-    sum += c.value;
-  }
-  return sum >= amount ? out : undefined;
-}
-
 function total(coins: readonly { value: bigint }[]): bigint {
   return coins.reduce((s, c) => s + c.value, 0n);
 }
@@ -297,6 +269,9 @@ export async function buy(wallet: OpenedWallet, params: BuyParams, deps: BuyDeps
   if (!catalogue.value.value.paymentModes.includes('ecash')) return err('WALLET_PAYMENT_MODE_UNAVAILABLE', 'the shop takes no e-money');
   const priced = orderLines(catalogue.value.value, params.items);
   if (!priced.ok) return priced;
+  // Coins in an unfinished swap are not spendable until the swap is finished.
+  const swaps = await resumeConsolidation(wallet, deps);
+  if (!swaps.ok) return swaps;
   // Refused before the order is signed: nothing is sent that the wallet cannot pay.
   const held = total(await spendableCoins(wallet, priced.value.total.currency, deps.now()));
   if (held < priced.value.total.minor) {
@@ -613,6 +588,9 @@ async function continuePurchase(wallet: OpenedWallet, row: WalletPurchaseTable, 
     if (deps.now().getTime() > Date.parse(due)) {
       return stopped(wallet, row.purchase_id, err('WALLET_INVOICE_EXPIRED', `the invoice was due by ${due}; nothing was paid (order again)`), deps.now());
     }
+    // More than one payment can carry: swap small coins for larger ones first.
+    const c = await consolidateFor(wallet, { paymentUrl: row.payment_url, paymentPartyId: row.payment_party_id, currency: row.currency, amount: row.amount }, deps);
+    if (!c.ok) return stopped(wallet, row.purchase_id, c, deps.now());
     const r = await preparePayment(wallet, row, deps);
     if (!r.ok) return stopped(wallet, row.purchase_id, r, deps.now());
     row = await reload(wallet, row.purchase_id);

@@ -62,7 +62,7 @@ export const WALLET_ERROR_CODES = [
   'WALLET_PAYMENT_SERVER_MISMATCH',
   // The wallet holds too little unspent e-money of this payment server and currency; nothing was sent.
   'WALLET_INSUFFICIENT_FUNDS',
-  // The amount would need more coins than one payment may carry (swap the small coins first).
+  // The amount needs more coins than one payment may carry, even after consolidation (consolidate.ts).
   'WALLET_TOO_MANY_COINS',
   // The money reception response (160) does not answer our request.
   'WALLET_RECEPTION_INVALID',
@@ -74,6 +74,9 @@ export const WALLET_ERROR_CODES = [
   'WALLET_PURCHASE_NOT_FOUND',
   // `wallet export TX` of a purchase that is not PAID or COMPLETED: there is no receipt yet.
   'WALLET_PURCHASE_NOT_PAID',
+  // The payment server refused a swap of small coins for good (a coin already spent elsewhere, a key no longer
+  // signing…): the swap was undone — coins the server reports spent stay spent, the others are unspent again.
+  'WALLET_SWAP_REFUSED',
 ] as const;
 
 export type WalletErrorCode = (typeof WALLET_ERROR_CODES)[number];
