@@ -24,20 +24,10 @@
 // crash or a lost answer; the servers answer repeats with the same signed
 // documents and charge once.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { decryptPrivateKey, readKeyFile, type CryptoErrorCode } from '../crypto/index.ts';
+import type { CryptoErrorCode } from '../crypto/index.ts';
 import { formatAmount, multiplyAmount, parseAmount, sumAmounts, type Amount } from '../protocol/amount.ts';
 import { decodeBase64url, encodeBase64url } from '../protocol/base64url.ts';
-import {
-  INVOICE_TYP,
-  JwsGeneral,
-  MONEY_RECEPTION_REQUEST_TYP,
-  ORDER_TYP,
-  type Line,
-  type MoneyReceptionRequest,
-  type Order,
-  type Receipt,
-} from '../protocol/documents/index.ts';
+import { INVOICE_TYP, JwsGeneral, MONEY_RECEPTION_REQUEST_TYP, ORDER_TYP, type Line, type MoneyReceptionRequest, type Order, type Receipt } from '../protocol/documents/index.ts';
 import { signEd25519 } from '../protocol/ed25519.ts';
 import { countersign, documentHash, signDocument, type GeneralJws, type SignerOptions } from '../protocol/jws.ts';
 import { CatalogueView, CompletionResponse, PaymentRequest } from '../protocol/messages/merchant.ts';
@@ -45,8 +35,9 @@ import { ecashPaymentSigningBytes, EcashPaymentResponse, MAX_COINS, MAX_ENVELOPE
 import { err, ok, type Result } from '../protocol/result.ts';
 import { blind, blindingFactorFromSeed, finalize, type BlindRsaErrorCode } from '../protocol/rfc9474.ts';
 import { pemToDer } from '../protocol/x509/index.ts';
-import { getCrl, splitPemChain, type CaClientCode } from './ca-client.ts';
+import { getCrl, type CaClientCode } from './ca-client.ts';
 import type { PurchaseState, WalletPurchaseTable } from './db.ts';
+import { certifiedSigner } from './certified.ts';
 import { chooseCoins, consolidateFor, resumeConsolidation, spendableCoins } from './consolidate.ts';
 import { deriveCoin } from './derive.ts';
 import type { WalletErrorCode } from './errors.ts';
@@ -181,15 +172,9 @@ async function trustOf(wallet: OpenedWallet, deps: BuyDeps): Promise<Result<Trus
 type Purchaser = { id: string; kind: 'certified' | 'anonymous'; orderKeyIndex: number | null; signer: (typ: string) => SignerOptions };
 
 async function certifiedPurchaser(wallet: OpenedWallet, deps: BuyDeps): Promise<Result<Purchaser, BuyCode>> {
-  const identity = await readIdentity(wallet);
-  if (identity?.status !== 'approved' || identity.certificate_chain_pem === null || identity.party_id === null || !existsSync(wallet.paths.identityKey)) {
-    return err('WALLET_NOT_REGISTERED', 'this wallet has no certified identity: register it first, or buy with --anonymous');
-  }
-  const key = await decryptPrivateKey(await readKeyFile(wallet.paths.identityKey), deps.passphrase);
-  if (!key.ok) return key;
-  const x5c = splitPemChain(identity.certificate_chain_pem).map((p) => pemToDer(p, 'CERTIFICATE')!);
-  const privateKey = key.value.privateKey;
-  return ok({ id: identity.party_id, kind: 'certified', orderKeyIndex: null, signer: (typ) => ({ typ, privateKey, alg: 'EdDSA', x5c }) });
+  const c = await certifiedSigner(wallet, deps.passphrase, 'register it first, or buy with --anonymous');
+  if (!c.ok) return c;
+  return ok({ id: c.value.partyId, kind: 'certified', orderKeyIndex: null, signer: c.value.signer });
 }
 
 async function anonymousPurchaser(seed: Uint8Array, index: number): Promise<Purchaser> {
