@@ -30,8 +30,20 @@ import { decodeBase64url, encodeBase64url } from '../protocol/base64url.ts';
 import { INVOICE_TYP, JwsGeneral, MONEY_RECEPTION_REQUEST_TYP, ORDER_TYP, type Line, type MoneyReceptionRequest, type Order, type Receipt } from '../protocol/documents/index.ts';
 import { signEd25519 } from '../protocol/ed25519.ts';
 import { countersign, documentHash, signDocument, type GeneralJws, type SignerOptions } from '../protocol/jws.ts';
-import { CatalogueView, CompletionResponse, PaymentRequest } from '../protocol/messages/merchant.ts';
-import { ecashPaymentSigningBytes, EcashPaymentResponse, MAX_COINS, MAX_ENVELOPES, type EcashPaymentBody, type EcashPaymentRequest } from '../protocol/messages/payment.ts';
+import { CatalogueView, CompletionResponse, PaymentRequest, PaymentStateAnswer } from '../protocol/messages/merchant.ts';
+import {
+  accountPaymentSigningBytes,
+  AccountPaymentResponse,
+  CoinStateView,
+  ecashPaymentSigningBytes,
+  EcashPaymentResponse,
+  MAX_COINS,
+  MAX_ENVELOPES,
+  type AccountPaymentBody,
+  type AccountPaymentRequest,
+  type EcashPaymentBody,
+  type EcashPaymentRequest,
+} from '../protocol/messages/payment.ts';
 import { err, ok, type Result } from '../protocol/result.ts';
 import { blind, blindingFactorFromSeed, finalize, type BlindRsaErrorCode } from '../protocol/rfc9474.ts';
 import { pemToDer } from '../protocol/x509/index.ts';
@@ -39,13 +51,14 @@ import { getCrl, type CaClientCode } from './ca-client.ts';
 import type { PurchaseState, WalletPurchaseTable } from './db.ts';
 import { certifiedSigner } from './certified.ts';
 import { chooseCoins, consolidateFor, resumeConsolidation, spendableCoins } from './consolidate.ts';
-import { deriveCoin } from './derive.ts';
+import { deriveCoin, derivePurse } from './derive.ts';
 import type { WalletErrorCode } from './errors.ts';
 import { callJson, type ClientCode, type Fetch } from './http-client.ts';
 import { denominationKey, serverUrl } from './key-list.ts';
 import type { OpenedWallet } from './open.ts';
 import { allocateOrderKey, deriveOrderKey } from './order-key.ts';
 import { checkCompletion, checkHello, checkInvoice, checkReceipt, checkReception, partyView, type CheckCode, type CheckedInvoice, type PartyView, type Trust } from './purchase-checks.ts';
+import { purseBalance, registerPurse } from './purse.ts';
 import { readIdentity } from './register.ts';
 import { allocateIndices, planCoins, withdrawableKeys } from './withdraw.ts';
 
@@ -57,7 +70,8 @@ export type BuyPrompt = { kind: 'merchant'; merchant: PartyView; merchantUrl: st
 export type BuyEvent =
   | { kind: 'stored'; purchaseId: string; transactionId: string }
   | { kind: 'accepted'; transactionId: string }
-  | { kind: 'paying'; transactionId: string; coins: number; change: string }
+  /** Mode ecash: coins given and change asked for; mode account: the purse debited (coins 0). */
+  | { kind: 'paying'; transactionId: string; coins: number; change: string; purseKey?: string }
   | { kind: 'receipt'; receipt: ReceiptView }
   | { kind: 'completion'; transactionId: string; state: 'stored' | 'not-offered' | 'failed'; code?: string; message?: string };
 
@@ -74,6 +88,9 @@ export type BuyDeps = {
 };
 
 export type BuyItem = { article: string; quantity: number };
+
+/** The payment modes the wallet pays in. */
+export type PayMode = 'ecash' | 'account';
 
 export type BuyParams = {
   merchantUrl: string;
@@ -227,8 +244,10 @@ function purchaseId(merchantId: string, transactionId: string): string {
 
 /** Runs 110–190 for a new purchase. */
 export async function buy(wallet: OpenedWallet, params: BuyParams, deps: BuyDeps): Promise<Result<PurchaseOutcome, BuyCode>> {
-  if (params.mode !== 'ecash') {
-    return err('WALLET_PAYMENT_MODE_UNAVAILABLE', params.mode === 'account' ? 'payment mode account is not built at the payment server yet; use --mode ecash' : `unknown payment mode ${params.mode}`);
+  if (params.mode !== 'ecash' && params.mode !== 'account') return err('WALLET_PAYMENT_MODE_UNAVAILABLE', `unknown payment mode ${params.mode}: use ecash or account`);
+  const mode: PayMode = params.mode;
+  if (mode === 'account' && params.anonymous) {
+    return err('WALLET_PAYMENT_MODE_UNAVAILABLE', 'an account payment names you (the purse is registered to your certified identity); pay anonymous purchases with e-money (--mode ecash)');
   }
   if (params.items.length === 0) return err('WALLET_ARTICLE_UNKNOWN', 'name at least one --item');
   const merchantUrl = serverUrl(params.merchantUrl, 'merchant URL');
@@ -251,17 +270,20 @@ export async function buy(wallet: OpenedWallet, params: BuyParams, deps: BuyDeps
   if (catalogue.value.value.merchant.id !== merchant.partyId) {
     return err('WALLET_MERCHANT_MISMATCH', `the catalogue is of shop ${catalogue.value.value.merchant.id}, the certified merchant here is ${merchant.partyId}`);
   }
-  if (!catalogue.value.value.paymentModes.includes('ecash')) return err('WALLET_PAYMENT_MODE_UNAVAILABLE', 'the shop takes no e-money');
+  if (!catalogue.value.value.paymentModes.includes(mode)) return err('WALLET_PAYMENT_MODE_UNAVAILABLE', `the shop does not take payment mode ${mode} (it takes ${catalogue.value.value.paymentModes.join(', ')})`);
   const priced = orderLines(catalogue.value.value, params.items);
   if (!priced.ok) return priced;
-  // Coins in an unfinished swap are not spendable until the swap is finished.
-  const swaps = await resumeConsolidation(wallet, deps);
-  if (!swaps.ok) return swaps;
-  // Refused before the order is signed: nothing is sent that the wallet cannot pay.
-  const held = total(await spendableCoins(wallet, priced.value.total.currency, deps.now()));
-  if (held < priced.value.total.minor) {
-    return err('WALLET_INSUFFICIENT_FUNDS', `the order costs ${formatAmount(priced.value.total)} but the wallet holds ${formatAmount({ currency: priced.value.total.currency, minor: held })}; load more first`);
+  if (mode === 'ecash') {
+    // Coins in an unfinished swap are not spendable until the swap is finished.
+    const swaps = await resumeConsolidation(wallet, deps);
+    if (!swaps.ok) return swaps;
+    // Refused before the order is signed: nothing is sent that the wallet cannot pay.
+    const held = total(await spendableCoins(wallet, priced.value.total.currency, deps.now()));
+    if (held < priced.value.total.minor) {
+      return err('WALLET_INSUFFICIENT_FUNDS', `the order costs ${formatAmount(priced.value.total)} but the wallet holds ${formatAmount({ currency: priced.value.total.currency, minor: held })}; load more first`);
+    }
   }
+  // (Mode account: the purse is at the payment server the invoice names, checked once the invoice is here.)
 
   let purchaser: Purchaser;
   if (params.anonymous) {
@@ -279,7 +301,7 @@ export async function buy(wallet: OpenedWallet, params: BuyParams, deps: BuyDeps
     purchaserId: purchaser.id,
     lines: priced.value.lines,
     total: formatAmount(priced.value.total),
-    paymentMode: 'ecash',
+    paymentMode: mode,
     sellingConditionsHash: catalogue.value.value.sellingConditions.hash,
     time: deps.now().toISOString(),
   };
@@ -295,8 +317,12 @@ export async function buy(wallet: OpenedWallet, params: BuyParams, deps: BuyDeps
   if (pr.transactionId !== checked.value.invoice.transactionId) return err('WALLET_INVOICE_MISMATCH', 'the payment request names another transaction than its invoice', { field: 'transactionId' });
   const amount = parseAmount(checked.value.invoice.amount);
   if (!amount.ok || amount.value.minor <= 0n) return err('WALLET_INVOICE_MISMATCH', 'the invoice amount is not a positive amount', { field: 'amount' });
-  if (total(await spendableCoins(wallet, amount.value.currency, deps.now(), checked.value.paymentServer.partyId)) < amount.value.minor) {
+  if (mode === 'ecash' && total(await spendableCoins(wallet, amount.value.currency, deps.now(), checked.value.paymentServer.partyId)) < amount.value.minor) {
     return err('WALLET_INSUFFICIENT_FUNDS', `the wallet holds less than ${checked.value.invoice.amount} in coins of payment server ${checked.value.paymentServer.partyId}; nothing was paid`);
+  }
+  if (mode === 'account') {
+    const funded = await purseCovers(wallet, checked.value.invoice.paymentAddress, checked.value.paymentServer.partyId, amount.value, deps);
+    if (!funded.ok) return funded;
   }
   if (!(await deps.confirm({ kind: 'invoice', invoice: invoiceView(checked.value) }))) return err('WALLET_CANCELLED', 'you did not accept the invoice; nothing was paid');
 
@@ -317,7 +343,7 @@ export async function buy(wallet: OpenedWallet, params: BuyParams, deps: BuyDeps
     order_key_index: purchaser.orderKeyIndex,
     currency: amount.value.currency,
     amount: amount.value.minor,
-    payment_mode: 'ecash',
+    payment_mode: mode,
     hello_jws: JSON.stringify(helloJws),
     order_jws: JSON.stringify(orderJws),
     invoice_jws: JSON.stringify(pr.invoice),
@@ -481,10 +507,100 @@ async function preparePayment(wallet: OpenedWallet, row: WalletPurchaseTable, de
   return ok(undefined);
 }
 
+// ---------------------------------------------------------------- a refused 170
+
+/**
+ * Refusals of a payment (170) that the payment server gives only when this
+ * request did not pay and, repeated, never will (a request that paid is
+ * answered with its receipt before any of these checks). Anything else
+ * (unreachable, 5xx, a garbled answer) proves nothing: the request stays
+ * stored and --resume repeats it.
+ */
+const PAYMENT_NOT_MADE: ReadonlySet<string> = new Set([
+  'PAY_INVOICE_MISMATCH',
+  'PAY_PAYMENT_MODE_UNSUPPORTED',
+  'PAY_MERCHANT_NOT_ACCEPTED',
+  'PAY_INVOICE_EXPIRED',
+  'PAY_DENOMINATION_UNKNOWN',
+  'PAY_DENOMINATION_NOT_DEPOSITABLE',
+  'PAY_COIN_FORGED',
+  'PAY_COIN_SIGNATURE_INVALID',
+  'PAY_COIN_SPENT',
+  'PAY_CURRENCY_MISMATCH',
+  'PAY_ENVELOPE_INVALID',
+  'PAY_ENVELOPE_REUSED',
+  'PAY_PAYMENT_UNBALANCED',
+  'PAY_REQUEST_CONFLICT',
+  'PAY_PURCHASER_MISMATCH',
+  'PAY_PURSE_UNKNOWN',
+  'PAY_PURSE_SIGNATURE_INVALID',
+  'PAY_PURSE_INSUFFICIENT',
+]);
+
+/**
+ * The payment server refused the stored 170 for good: nothing may stay locked
+ * in it. First the transaction's state: if it was paid after all (by another
+ * request, e.g. from a restored copy of this wallet), its signed receipt is
+ * checked like our own and the purchase is PAID. Then every coin given to the
+ * request: those the payment server reports spent stay spent (lost to this
+ * wallet — spent elsewhere), the others are unspent again, the change planned
+ * is dropped. An unpaid purchase goes back to ACCEPTED (a new request may pay
+ * it, if it is not past due); `refusal` is returned with what was released.
+ * When the states cannot be learned, nothing changes (--resume asks again).
+ */
+async function releaseRefusedPayment<F extends { ok: false; code: string; message: string }>(
+  wallet: OpenedWallet,
+  row: WalletPurchaseTable,
+  ctx: Context,
+  refusal: F,
+  deps: BuyDeps,
+): Promise<Result<'paid', BuyCode> | F> {
+  const state = await callJson(deps.fetch, 'payment', row.payment_url, {
+    method: 'GET',
+    path: `/v1/payments/${encodeURIComponent(row.merchant_id)}/${encodeURIComponent(row.transaction_id)}`,
+    schema: PaymentStateAnswer,
+    what: 'the payment state request',
+  });
+  if (!state.ok) return stopped(wallet, row.purchase_id, refusal, deps.now());
+  const paidReceipt = state.value.value.state === 'PAID' ? state.value.value.receipt : undefined;
+  const receipt = paidReceipt ? await checkReceipt(paidReceipt, ctx.checked, ctx.trust, deps.now()) : undefined;
+
+  const given = await wallet.db.selectFrom('wallet_coins').select(['coin_pub', 'value']).where('spent_in', '=', row.purchase_id).where('state', '=', 'spent').execute();
+  const lost = new Set<string>();
+  for (const c of given) {
+    const s = await callJson(deps.fetch, 'payment', row.payment_url, { method: 'GET', path: `/v1/coins/${c.coin_pub}`, schema: CoinStateView, what: 'the coin state request' });
+    if (!s.ok || s.value.value.coinPub !== c.coin_pub) return stopped(wallet, row.purchase_id, refusal, deps.now());
+    if (s.value.value.state === 'spent') lost.add(c.coin_pub);
+  }
+  const at = deps.now().toISOString();
+  await wallet.db.transaction().execute(async (tx) => {
+    for (const c of given) {
+      if (!lost.has(c.coin_pub)) await tx.updateTable('wallet_coins').set({ state: 'unspent', spent_in: null, updated_at: at }).where('coin_pub', '=', c.coin_pub).where('spent_in', '=', row.purchase_id).execute();
+    }
+    if (row.change_request_id !== null) await tx.deleteFrom('wallet_coins').where('request_id', '=', row.change_request_id).where('state', '=', 'pending').execute();
+    const done = receipt?.ok
+      ? { state: 'PAID' as const, receipt_jws: JSON.stringify(paidReceipt), change_request_id: null, last_error: null }
+      : { state: 'ACCEPTED' as const, payment_request: null, change_request_id: null, last_error: refusal.code };
+    await tx.updateTable('wallet_purchases').set({ ...done, updated_at: at }).where('purchase_id', '=', row.purchase_id).where('state', '=', 'PAYING').execute();
+  });
+  if (receipt?.ok) {
+    deps.display?.({ kind: 'receipt', receipt: receiptView(receipt.value.receipt) });
+    return ok('paid');
+  }
+  const lostValue = total(given.filter((c) => lost.has(c.coin_pub)).map((c) => ({ value: BigInt(c.value) })));
+  const released = given.length - lost.size;
+  const what = given.length === 0 ? 'nothing was paid' : `nothing was paid; ${released} coin(s) are unspent again${lost.size > 0 ? `, ${lost.size} worth ${formatAmount({ currency: row.currency, minor: lostValue })} were already spent elsewhere and are lost` : ''}`;
+  return { ...refusal, message: `${refusal.message} (${what})` };
+}
+
 /** 170 → 180: sends the stored request (the identical bytes on every repeat), checks the receipt, keeps the change. */
 async function sendPayment(wallet: OpenedWallet, row: WalletPurchaseTable, ctx: Context, deps: BuyDeps): Promise<Result<void, BuyCode>> {
   const request = JSON.parse(row.payment_request!) as EcashPaymentRequest;
   const answer = await callJson(deps.fetch, 'payment', row.payment_url, { method: 'POST', path: '/v1/payments/ecash', body: request, schema: EcashPaymentResponse, what: 'the e-money payment', timeoutMs: 120_000 });
+  if (!answer.ok && PAYMENT_NOT_MADE.has(answer.code)) {
+    const released = await releaseRefusedPayment(wallet, row, ctx, answer, deps);
+    return released.ok ? ok(undefined) : released;
+  }
   if (!answer.ok) return stopped(wallet, row.purchase_id, answer, deps.now());
   const receipt = await checkReceipt(answer.value.value.receipt, ctx.checked, ctx.trust, deps.now());
   if (!receipt.ok) return stopped(wallet, row.purchase_id, receipt, deps.now());
@@ -525,6 +641,78 @@ async function sendPayment(wallet: OpenedWallet, row: WalletPurchaseTable, ctx: 
       .where('state', '=', 'PAYING')
       .execute();
   });
+  deps.display?.({ kind: 'receipt', receipt: receiptView(receipt.value.receipt) });
+  return ok(undefined);
+}
+
+// ---------------------------------------------------------------- 170 → 180 in mode account
+
+/**
+ * The purse at the invoice's payment server holds at least `amount`: checked
+ * before the shopper is asked to accept the invoice. The payment server at the
+ * invoice's address must be the one the invoice names (the purse is
+ * registered there, and that is where the money goes).
+ */
+async function purseCovers(wallet: OpenedWallet, paymentUrl: string, paymentPartyId: string, amount: Amount, deps: BuyDeps): Promise<Result<void, BuyCode>> {
+  const balance = await purseBalance(wallet, paymentUrl, deps, { currency: amount.currency });
+  if (!balance.ok) return balance;
+  if (balance.value.paymentPartyId !== paymentPartyId) {
+    return err('WALLET_PAYMENT_SERVER_MISMATCH', `the invoice names payment server ${paymentPartyId}, but ${paymentUrl} is ${balance.value.paymentPartyId}`);
+  }
+  const held = parseAmount(balance.value.view.balance);
+  if (!held.ok || held.value.currency !== amount.currency || held.value.minor < amount.minor) {
+    return err('WALLET_INSUFFICIENT_FUNDS', `the invoice is for ${formatAmount(amount)} but your purse at ${paymentPartyId} holds ${balance.value.view.balance}; load it first (quittance wallet load --into purse); nothing was paid`);
+  }
+  return ok(undefined);
+}
+
+/**
+ * ACCEPTED → PAYING in mode account: the purse (registered at the invoice's
+ * payment server, once) signs the payment of this invoice; the request is
+ * stored before it is sent, so a repeat is byte for byte the same and pays once.
+ */
+async function prepareAccountPayment(wallet: OpenedWallet, row: WalletPurchaseTable, deps: BuyDeps): Promise<Result<void, BuyCode>> {
+  const purse = await registerPurse(wallet, row.payment_url, deps);
+  if (!purse.ok) return purse;
+  if (purse.value.paymentPartyId !== row.payment_party_id) {
+    return err('WALLET_PAYMENT_SERVER_MISMATCH', `the invoice names payment server ${row.payment_party_id}, but ${row.payment_url} is ${purse.value.paymentPartyId}`);
+  }
+  const keys = await derivePurse(deps.seed);
+  const body: AccountPaymentBody = {
+    invoiceHash: row.invoice_hash,
+    transactionId: row.transaction_id,
+    merchantId: row.merchant_id,
+    amount: formatAmount({ currency: row.currency, minor: row.amount }),
+    purseKey: purse.value.purseKey,
+  };
+  const request: AccountPaymentRequest = { ...body, purseSignature: encodeBase64url(await signEd25519(keys.privateKey, accountPaymentSigningBytes(body))) };
+  await wallet.db
+    .updateTable('wallet_purchases')
+    .set({ state: 'PAYING', payment_request: JSON.stringify(request), updated_at: deps.now().toISOString() })
+    .where('purchase_id', '=', row.purchase_id)
+    .where('state', '=', 'ACCEPTED')
+    .execute();
+  deps.display?.({ kind: 'paying', transactionId: row.transaction_id, coins: 0, change: formatAmount({ currency: row.currency, minor: 0n }), purseKey: purse.value.purseKey });
+  return ok(undefined);
+}
+
+/** 170 → 180 in mode account: sends the stored request, checks the receipt. */
+async function sendAccountPayment(wallet: OpenedWallet, row: WalletPurchaseTable, ctx: Context, deps: BuyDeps): Promise<Result<void, BuyCode>> {
+  const request = JSON.parse(row.payment_request!) as AccountPaymentRequest;
+  const answer = await callJson(deps.fetch, 'payment', row.payment_url, { method: 'POST', path: '/v1/payments/account', body: request, schema: AccountPaymentResponse, what: 'the account payment' });
+  if (!answer.ok && PAYMENT_NOT_MADE.has(answer.code)) {
+    const released = await releaseRefusedPayment(wallet, row, ctx, answer, deps);
+    return released.ok ? ok(undefined) : released;
+  }
+  if (!answer.ok) return stopped(wallet, row.purchase_id, answer, deps.now());
+  const receipt = await checkReceipt(answer.value.value.receipt, ctx.checked, ctx.trust, deps.now());
+  if (!receipt.ok) return stopped(wallet, row.purchase_id, receipt, deps.now());
+  await wallet.db
+    .updateTable('wallet_purchases')
+    .set({ state: 'PAID', receipt_jws: JSON.stringify(answer.value.value.receipt), last_error: null, updated_at: deps.now().toISOString() })
+    .where('purchase_id', '=', row.purchase_id)
+    .where('state', '=', 'PAYING')
+    .execute();
   deps.display?.({ kind: 'receipt', receipt: receiptView(receipt.value.receipt) });
   return ok(undefined);
 }
@@ -573,15 +761,20 @@ async function continuePurchase(wallet: OpenedWallet, row: WalletPurchaseTable, 
     if (deps.now().getTime() > Date.parse(due)) {
       return stopped(wallet, row.purchase_id, err('WALLET_INVOICE_EXPIRED', `the invoice was due by ${due}; nothing was paid (order again)`), deps.now());
     }
-    // More than one payment can carry: swap small coins for larger ones first.
-    const c = await consolidateFor(wallet, { paymentUrl: row.payment_url, paymentPartyId: row.payment_party_id, currency: row.currency, amount: row.amount }, deps);
-    if (!c.ok) return stopped(wallet, row.purchase_id, c, deps.now());
-    const r = await preparePayment(wallet, row, deps);
-    if (!r.ok) return stopped(wallet, row.purchase_id, r, deps.now());
+    if (row.payment_mode === 'account') {
+      const r = await prepareAccountPayment(wallet, row, deps);
+      if (!r.ok) return stopped(wallet, row.purchase_id, r, deps.now());
+    } else {
+      // More than one payment can carry: swap small coins for larger ones first.
+      const c = await consolidateFor(wallet, { paymentUrl: row.payment_url, paymentPartyId: row.payment_party_id, currency: row.currency, amount: row.amount }, deps);
+      if (!c.ok) return stopped(wallet, row.purchase_id, c, deps.now());
+      const r = await preparePayment(wallet, row, deps);
+      if (!r.ok) return stopped(wallet, row.purchase_id, r, deps.now());
+    }
     row = await reload(wallet, row.purchase_id);
   }
   if (row.state === 'PAYING') {
-    const r = await sendPayment(wallet, row, ctx, deps);
+    const r = row.payment_mode === 'account' ? await sendAccountPayment(wallet, row, ctx, deps) : await sendPayment(wallet, row, ctx, deps);
     if (!r.ok) return r;
     row = await reload(wallet, row.purchase_id);
   }

@@ -152,6 +152,50 @@ export type WalletOrderKeyTable = {
   created_at: string;
 };
 
+/**
+ * The wallet's purse (mode `account`) as registered at one payment server
+ * (POST /v1/purses): the URL stays bound to the certified payment party that
+ * signed its key list when the purse was registered.
+ */
+export type WalletPurseTable = {
+  payment_url: string;
+  payment_party_id: string;
+  /** Ed25519 public key, base64url (derive.ts derivePurse). */
+  purse_key: string;
+  /** The wallet's certified party id the purse is registered to. */
+  party_id: string;
+  /** As the payment server answered it. */
+  registered_at: string;
+};
+
+/**
+ *   created      stored before the bank transfer is sent (it may or may not have reached the bank)
+ *   transferred  the bank confirmed the transfer
+ *   credited     the payment server credited the purse up to target_credited
+ *   closed       the bank refused the transfer in a way that proves it was never made
+ */
+export type PurseLoadState = 'created' | 'transferred' | 'credited' | 'closed';
+
+export type WalletPurseLoadTable = {
+  load_id: string;
+  purse_key: string;
+  payment_url: string;
+  currency: string;
+  amount: bigint;
+  /** What the purse's `credited` must reach: its credited total before this load plus `amount`. */
+  target_credited: bigint;
+  /** `purse-load-<load id>`: a repeat after a crash is the same transfer. */
+  bank_transfer_id: string;
+  bank_url: string;
+  /** The shopper's bank account that pays. */
+  bank_account: string;
+  /** The payment server's loading account, from its signed key list (a resend is byte for byte the same). */
+  payment_bank_account: string;
+  state: PurseLoadState;
+  created_at: string;
+  updated_at: string;
+};
+
 export type WalletDatabase = {
   wallet_meta: WalletMetaTable;
   wallet_identity: WalletIdentityTable;
@@ -161,4 +205,6 @@ export type WalletDatabase = {
   wallet_denominations: WalletDenominationTable;
   wallet_purchases: WalletPurchaseTable;
   wallet_order_keys: WalletOrderKeyTable;
+  wallet_purses: WalletPurseTable;
+  wallet_purse_loads: WalletPurseLoadTable;
 };

@@ -16,6 +16,7 @@ export const DERIVATION_INFO = {
   coin: 'quittance/coin/v1',
   blind: 'quittance/blind/v1',
   reserve: 'quittance/reserve/v1',
+  purse: 'quittance/purse/v1',
 } as const;
 
 /** Enough for blindingFactorFromSeed under any accepted denomination key (≤ 8192 bits). */
@@ -96,6 +97,21 @@ export async function deriveCoin(seed: Uint8Array, index: number): Promise<Deriv
 export async function deriveReserve(seed: Uint8Array, index: number): Promise<DerivedKeyPair> {
   assertSeed(seed);
   const secret = await hkdf(seed, DERIVATION_INFO.reserve, indexBytes(index), 32);
+  try {
+    return await ed25519FromSeed(secret);
+  } finally {
+    secret.fill(0);
+  }
+}
+
+/**
+ * The wallet's purse key (mode `account`): a reserve key of its own purpose,
+ * index 0 — one purse per wallet, the same key at every payment server it is
+ * registered with. Derived, not stored, so a restored wallet pays from its purse.
+ */
+export async function derivePurse(seed: Uint8Array): Promise<DerivedKeyPair> {
+  assertSeed(seed);
+  const secret = await hkdf(seed, DERIVATION_INFO.purse, indexBytes(0), 32);
   try {
     return await ed25519FromSeed(secret);
   } finally {

@@ -50,7 +50,7 @@ export const WALLET_ERROR_CODES = [
   'WALLET_MERCHANT_MISMATCH',
   // `wallet buy --item`: no article of that name or id in the catalogue, or a bad NAME:QTY.
   'WALLET_ARTICLE_UNKNOWN',
-  // The payment mode is not built yet (`account`) or not offered by the shop.
+  // The payment mode is unknown, not offered by the shop, or `account` for an anonymous purchase.
   'WALLET_PAYMENT_MODE_UNAVAILABLE',
   // The shopper answered No to the merchant's identity or to the invoice: nothing was signed or paid.
   'WALLET_CANCELLED',
@@ -77,6 +77,10 @@ export const WALLET_ERROR_CODES = [
   // The payment server refused a swap of small coins for good (a coin already spent elsewhere, a key no longer
   // signing…): the swap was undone — coins the server reports spent stay spent, the others are unspent again.
   'WALLET_SWAP_REFUSED',
+  // `wallet load --into purse`: the purse at this payment server already holds another currency (a load in this one would be sent back).
+  'WALLET_PURSE_CURRENCY_MISMATCH',
+  // `wallet load --into purse`: an earlier load into this purse is not finished; `wallet load --resume` first.
+  'WALLET_PURSE_LOAD_OPEN',
 ] as const;
 
 export type WalletErrorCode = (typeof WALLET_ERROR_CODES)[number];

@@ -19,7 +19,7 @@ import { err, ok, type Result } from '../protocol/result.ts';
 import type { WalletReserveTable } from './db.ts';
 import { deriveReserve } from './derive.ts';
 import type { WalletErrorCode } from './errors.ts';
-import { callJson, type Fetch } from './http-client.ts';
+import { callJson, type ClientCode, type Fetch } from './http-client.ts';
 import { fetchKeyList, serverUrl, type KeyListCode } from './key-list.ts';
 import type { OpenedWallet } from './open.ts';
 import { allocateIndices, withdrawReserve, type WithdrawCode } from './withdraw.ts';
@@ -89,28 +89,48 @@ async function reserveRow(wallet: OpenedWallet, reservePub: string): Promise<Wal
   return wallet.db.selectFrom('wallet_reserves').selectAll().where('reserve_pub', '=', reservePub).executeTakeFirstOrThrow();
 }
 
-/** Step 3: long-polls the reserve until the payment server has credited `reserve.amount`. */
-async function waitForCredit(reserve: WalletReserveTable, deps: LoadDeps): Promise<Result<void, LoadCode>> {
+/** A reserve (or purse) and the total `credited` it must reach at the payment server. */
+export type CreditTarget = {
+  paymentUrl: string;
+  /** The reserve (or purse) key. */
+  key: string;
+  currency: string;
+  /** Minor units. */
+  credited: bigint;
+  /** How messages name it. */
+  what: 'reserve' | 'purse';
+};
+
+export type CreditWaitDeps = Pick<LoadDeps, 'fetch' | 'waitTimeoutMs' | 'pollSeconds' | 'sleep'>;
+
+export type CreditCode = ClientCode | Extract<WalletErrorCode, 'WALLET_LOAD_TIMEOUT' | 'WALLET_PAYMENT_RESPONSE_INVALID'>;
+
+/**
+ * Step 3: long-polls GET /v1/reserves/:key until the payment server has
+ * credited at least `target.credited`; answers the last view. `onWait` hears
+ * of every poll that ended short.
+ */
+export async function waitForCredit(target: CreditTarget, deps: CreditWaitDeps, onWait?: (waitedSeconds: number) => void): Promise<Result<ReserveView, CreditCode>> {
   const started = performance.now();
   const limit = deps.waitTimeoutMs ?? 300_000;
-  const credited = formatAmount({ currency: reserve.currency, minor: reserve.amount });
+  const credited = formatAmount({ currency: target.currency, minor: target.credited });
   for (;;) {
     const waited = performance.now() - started;
     const wait = Math.max(0, Math.min(deps.pollSeconds ?? 20, Math.ceil((limit - waited) / 1000)));
-    const r = await callJson(deps.fetch, 'payment', reserve.payment_url!, {
+    const r = await callJson(deps.fetch, 'payment', target.paymentUrl, {
       method: 'GET',
-      path: `/v1/reserves/${reserve.reserve_pub}?wait=${wait}&credited=${encodeURIComponent(credited)}`,
+      path: `/v1/reserves/${target.key}?wait=${wait}&credited=${encodeURIComponent(credited)}`,
       schema: ReserveView,
-      what: 'the reserve query',
+      what: `the ${target.what} query`,
       timeoutMs: (wait + 15) * 1000,
     });
     if (r.ok) {
       const got = parseAmount(r.value.value.credited);
-      if (!got.ok || got.value.currency !== reserve.currency) {
-        // Our reserve keys are fresh: another currency means a server we cannot follow.
-        return err('WALLET_PAYMENT_RESPONSE_INVALID', `the payment server shows reserve ${reserve.reserve_pub} in ${r.value.value.currency}, not ${reserve.currency}`);
+      if (!got.ok || got.value.currency !== target.currency) {
+        // Reserve keys are fresh and a purse is checked before each load: another currency means a server we cannot follow.
+        return err('WALLET_PAYMENT_RESPONSE_INVALID', `the payment server shows ${target.what} ${target.key} in ${r.value.value.currency}, not ${target.currency}`);
       }
-      if (got.value.minor >= reserve.amount) return ok(undefined);
+      if (got.value.minor >= target.credited) return ok(r.value.value);
     } else if (r.code !== 'PAY_RESERVE_UNKNOWN' && r.code !== 'WALLET_PAYMENT_UNREACHABLE') {
       return r;
     }
@@ -120,10 +140,31 @@ async function waitForCredit(reserve: WalletReserveTable, deps: LoadDeps): Promi
     if (pause > 0) await (deps.sleep ?? sleep)(pause);
     const elapsed = performance.now() - started;
     if (elapsed >= limit) {
-      return err('WALLET_LOAD_TIMEOUT', `the payment server has not credited reserve ${reserve.reserve_pub} yet; the money is on its way — finish later with \`quittance wallet load --resume\``);
+      return err('WALLET_LOAD_TIMEOUT', `the payment server has not credited ${target.what} ${target.key} yet; the money is on its way — finish later with \`quittance wallet load --resume\``);
     }
-    deps.progress?.({ phase: 'waiting', reservePub: reserve.reserve_pub, waitedSeconds: Math.round(elapsed / 1000) });
+    onWait?.(Math.round(elapsed / 1000));
   }
+}
+
+/** What step 2 sends to the bank. */
+export type LoadTransfer = { transferId: string; to: string; amount: string; subject: string };
+
+/**
+ * Step 2: the bank transfer to the payment server's loading account. A
+ * refusal with `neverMade` proves no transfer with this id exists (the load
+ * can be closed); any other failure proves nothing and the load stays open.
+ */
+export async function sendLoadTransfer(fetchFn: Fetch, bank: BankCredentials, t: LoadTransfer): Promise<Result<void, ClientCode> & { neverMade?: boolean }> {
+  const r = await callJson(fetchFn, 'bank', bank.bankUrl, {
+    method: 'POST',
+    path: '/v1/transfers',
+    token: bank.token,
+    body: { transferId: t.transferId, from: bank.account, to: t.to, amount: t.amount, subject: t.subject },
+    schema: TransferView,
+    what: 'the transfer',
+  });
+  if (!r.ok) return { ...r, neverMade: NO_TRANSFER_CODES.has(r.code) };
+  return ok(undefined);
 }
 
 /** Steps 2–4 for a reserve in any unfinished state. */
@@ -135,25 +176,19 @@ async function continueLoad(wallet: OpenedWallet, reserve: WalletReserveTable, b
     const to = keys.value.loading.find((l) => l.currency === reserve.currency);
     if (!to) return err('WALLET_LOADING_UNAVAILABLE', `the payment server names no bank account for ${reserve.currency} in its signed key list`);
     if (!bank) return err('WALLET_LOADING_UNAVAILABLE', 'this load has not reached the bank yet: give the bank account and token to resume it');
-    const t = await callJson(deps.fetch, 'bank', bank.bankUrl, {
-      method: 'POST',
-      path: '/v1/transfers',
-      token: bank.token,
-      body: { transferId: reserve.bank_transfer_id!, from: bank.account, to: to.bankAccount, amount, subject: reserve.reserve_pub },
-      schema: TransferView,
-      what: 'the transfer',
-    });
+    const t = await sendLoadTransfer(deps.fetch, bank, { transferId: reserve.bank_transfer_id!, to: to.bankAccount, amount, subject: reserve.reserve_pub });
     if (!t.ok) {
       // Refused for good, and provably never made: this reserve will never be funded.
-      if (NO_TRANSFER_CODES.has(t.code)) await setState(wallet, reserve.reserve_pub, 'closed', deps.now());
-      return t;
+      if (t.neverMade === true) await setState(wallet, reserve.reserve_pub, 'closed', deps.now());
+      return err(t.code, t.message, t.details);
     }
     await setState(wallet, reserve.reserve_pub, 'transferred', deps.now());
     deps.progress?.({ phase: 'transferred', reservePub: reserve.reserve_pub, amount, bankAccount: to.bankAccount });
     reserve = await reserveRow(wallet, reserve.reserve_pub);
   }
   if (reserve.state === 'transferred') {
-    const w = await waitForCredit(reserve, deps);
+    const target = { paymentUrl: reserve.payment_url!, key: reserve.reserve_pub, currency: reserve.currency, credited: reserve.amount, what: 'reserve' } as const;
+    const w = await waitForCredit(target, deps, (waitedSeconds) => deps.progress?.({ phase: 'waiting', reservePub: reserve.reserve_pub, waitedSeconds }));
     if (!w.ok) return w;
     await setState(wallet, reserve.reserve_pub, 'credited', deps.now());
     deps.progress?.({ phase: 'credited', reservePub: reserve.reserve_pub });

@@ -324,9 +324,9 @@ for (const t of testDatabases()) {
       assert.equal(await unspent(env), 4n);
     });
 
-    test('mode account is refused with its code before anything is sent', async (ctx) => {
+    test('an unknown payment mode is refused with its code before anything is sent', async (ctx) => {
       const env = await startEnv(t, ctx);
-      const r = await buy(env.wallet, { merchantUrl: env.merchantUrl, items: ITEMS, anonymous: false, mode: 'account' }, env.deps);
+      const r = await buy(env.wallet, { merchantUrl: env.merchantUrl, items: ITEMS, anonymous: false, mode: 'card' }, env.deps);
       assert.equal(!r.ok && r.code, 'WALLET_PAYMENT_MODE_UNAVAILABLE');
       assert.equal(env.prompts.length, 0);
     });

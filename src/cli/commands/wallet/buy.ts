@@ -76,7 +76,7 @@ function displayer(io: Io, json: boolean): (e: BuyEvent) => void {
       return;
     }
     if (e.kind === 'stored') io.err(`purchase ${e.purchaseId} stored; paying\n`);
-    if (e.kind === 'paying') io.err(`paying with ${e.coins} coin${e.coins === 1 ? '' : 's'}, change ${e.change}\n`);
+    if (e.kind === 'paying') io.err(e.purseKey !== undefined ? `paying from your purse ${e.purseKey}\n` : `paying with ${e.coins} coin${e.coins === 1 ? '' : 's'}, change ${e.change}\n`);
     if (e.kind === 'receipt') io.err(receiptText(e.receipt) + '\n');
     if (e.kind === 'completion' && e.state === 'stored') io.err('the shop confirmed the payment (signed completion kept)\n');
     if (e.kind === 'completion' && e.state === 'not-offered') io.err('the shop does not take receipt copies yet; the purchase is PAID\n');
@@ -86,29 +86,34 @@ function displayer(io: Io, json: boolean): (e: BuyEvent) => void {
 
 export const buyCommand: Command = {
   name: 'buy',
-  summary: 'buy from a shop: verified shop identity, signed order and invoice, e-money payment, signed receipt',
+  summary: 'buy from a shop: verified shop identity, signed order and invoice, payment (e-money or purse), signed receipt',
   options: {
     data: S.DATA,
     merchant: { type: 'string', description: 'base URL of the shop (e.g. http://127.0.0.1:7004)', valueName: 'URL' },
     item: { type: 'string', multiple: true, description: 'article name or id and quantity, e.g. "ARTICLE A:1"', valueName: 'NAME:QTY' },
     anonymous: { type: 'boolean', description: 'sign with a fresh per-order key instead of your certificate' },
-    mode: { type: 'string', description: 'payment mode: ecash (default); account is not built yet', valueName: 'MODE' },
+    mode: { type: 'string', description: 'payment mode: ecash (coins, default) or account (your purse at the payment server; not with --anonymous)', valueName: 'MODE' },
     yes: { type: 'boolean', description: 'accept the shop and the invoice without asking (scripts)' },
     resume: { type: 'boolean', description: 'finish interrupted purchases (or only the transaction given as argument) with the identical requests' },
     json: S.JSON_OUT,
   },
   args: '[TX]',
   details: `Needs a registered wallet (the shop and the payment server are checked against its CA
-and the CA's current CRL) and coins of the shop's payment server ('wallet load').
+and the CA's current CRL) and money at the shop's payment server: coins for --mode ecash
+('wallet load'), or a loaded purse for --mode account ('wallet load --into purse'). An
+account payment is identified: the payment server debits the purse registered to your
+certificate; anonymous purchases (--anonymous) pay with coins only.
 Shows the shop's CERTIFIED identity, then the invoice, each for y/N (--yes accepts);
 any failed check stops with its code and nothing is paid. The purchase is stored before
 the first payment message and every request before it is sent: after a crash or a lost
 answer, 'quittance wallet buy --data DIR --resume' repeats them; nothing is paid twice.
-Evidence: 'wallet history', 'wallet show TX'. (Export and offline verification of a
-purchase bundle are not built yet.)`,
+Evidence: 'wallet history', 'wallet show TX', 'wallet export TX --out FILE', then
+'quittance verify FILE --ca CA.pem' anywhere, offline.`,
   async run({ values, positionals }, io) {
     const json = Boolean(values.json);
     const mode = typeof values.mode === 'string' ? values.mode : 'ecash';
+    if (mode !== 'ecash' && mode !== 'account') throw new UsageError(`--mode must be ecash or account, got ${mode}`);
+    if (mode === 'account' && values.anonymous) throw new UsageError('--mode account pays from the purse registered to your identity; an --anonymous purchase pays with e-money (--mode ecash)');
     if (values.resume) {
       for (const o of ['merchant', 'item', 'anonymous', 'mode']) if (values[o] !== undefined) throw new UsageError(`--${o} does not go with --resume (the purchase already names it)`);
     } else if (positionals.length > 0) throw new UsageError('a transaction id goes only with --resume');
@@ -138,7 +143,8 @@ purchase bundle are not built yet.)`,
         }
         const r = await buy(w, { merchantUrl, items, anonymous: Boolean(values.anonymous), mode }, deps);
         if (!r.ok) return S.fail(io, json, r);
-        S.printResult(io, json, r.value, `${r.value.state}: ${r.value.transactionId} — ${r.value.receipt.amountReceived} paid to ${r.value.receipt.recipient.name}, change ${r.value.change}\n`);
+        const how = r.value.receipt.mode === 'account' ? 'from your purse' : `change ${r.value.change}`;
+        S.printResult(io, json, r.value, `${r.value.state}: ${r.value.transactionId} — ${r.value.receipt.amountReceived} paid to ${r.value.receipt.recipient.name}, ${how}\n`);
         return EXIT.OK;
       } finally {
         seed.value.fill(0);
@@ -181,7 +187,7 @@ export const show: Command = {
         `  shop:            ${p.shop.name} (${p.shop.id}) at ${p.merchantUrl}, certificate ${p.merchantFingerprint}`,
         `  payment server:  ${p.paymentServer} at ${p.paymentUrl}`,
         `  purchaser:       ${p.purchaser.id} (${p.purchaser.kind})`,
-        `  amount:          ${p.amount} (${p.mode}); ${p.coinsSpent} coins spent, change ${p.change}`,
+        `  amount:          ${p.amount} (${p.mode}); ${p.mode === 'account' ? 'from your purse' : `${p.coinsSpent} coins spent, change ${p.change}`}`,
         '  documents:',
         ...Object.entries(p.documents).map(([k, doc]) => `    ${k.padEnd(22)} ${JSON.stringify(doc.payload)}`),
       ];

@@ -1,5 +1,6 @@
-// `quittance wallet status|balance|coins`: read the store, no passphrase needed.
-import { walletBalance, walletCoins, walletStatus } from '../../../wallet/index.ts';
+// `quittance wallet status|balance|coins`: read the store, no passphrase needed
+// (`balance` also asks each payment server where the wallet has a purse).
+import { registeredPurseBalances, walletBalance, walletCoins, walletStatus, type PurseBalanceEntry } from '../../../wallet/index.ts';
 import { EXIT, UsageError, type Command } from '../../command.ts';
 import * as S from './shared.ts';
 
@@ -28,15 +29,37 @@ export const status: Command = {
   },
 };
 
+function purseLine(p: PurseBalanceEntry): string {
+  const where = `purse at ${p.paymentUrl} (${p.paymentPartyId})`;
+  if ('error' in p) return `${where}: cannot say now — ${p.error.code}: ${p.error.message}`;
+  if (!p.loaded) return `${where}: ${p.balance} (nothing loaded yet)`;
+  return `${where}: ${p.balance}  (loaded ${p.credited}, paid ${p.paid}, withdrawn ${p.withdrawn})`;
+}
+
+/** How long `balance` waits for a payment server before it reports that purse as unknown. */
+const PURSE_QUERY_TIMEOUT_MS = 10_000;
+
 export const balance: Command = {
   name: 'balance',
-  summary: 'show the value of unspent coins per currency',
+  summary: 'show the value of unspent coins per currency, and what your purses hold',
   options: { data: S.DATA, json: S.JSON_OUT },
+  details: `Coins are counted from the wallet's store (no passphrase, no network). For each
+purse (mode account, 'wallet load --into purse') the payment server is asked what it
+holds; one that does not answer within 10 s is reported for that purse ("cannot say
+now"), the others and the coins are still shown, and the exit code stays 0.
+
+--json: {"balances": [{currency, amount, coins}]}, and once the wallet has a purse also
+"purses": [{paymentUrl, paymentPartyId, purseKey, registeredAt, loaded, currency,
+credited, withdrawn, paid, balance}] — or, for a payment server that could not answer,
+{paymentUrl, paymentPartyId, purseKey, registeredAt, error: {code, message}}.`,
   async run({ values }, io) {
     return S.withWallet(values, io, async (w) => {
       const b = await walletBalance(w);
-      const text = b.balances.length === 0 ? 'balance: 0 (no coins)\n' : b.balances.map((x) => `${x.amount}  (${x.coins} coin${x.coins === 1 ? '' : 's'})`).join('\n') + '\n';
-      S.printResult(io, Boolean(values.json), b, text);
+      const purses = await registeredPurseBalances(w, { now: S.now, fetch, timeoutMs: PURSE_QUERY_TIMEOUT_MS });
+      const coinLines = b.balances.length === 0 ? ['balance: 0 (no coins)'] : b.balances.map((x) => `${x.amount}  (${x.coins} coin${x.coins === 1 ? '' : 's'})`);
+      const text = [...coinLines, ...purses.map(purseLine)].join('\n') + '\n';
+      // Without a purse the JSON is what it always was.
+      S.printResult(io, Boolean(values.json), purses.length > 0 ? { ...b, purses } : b, text);
       return EXIT.OK;
     });
   },
