@@ -1,7 +1,8 @@
 // `quittance demo` as a real process: it makes the marketplace on loopback and
 // prints one ready line; a wallet driven through the CLI registers
 // (auto-approved), loads from the demo shopper's bank account and buys,
-// identified and anonymous; SIGTERM stops it with exit 0; a second run on the
+// identified and anonymous, with coins and from its purse (mode account), and
+// the evidence of each purchase verifies offline; SIGTERM stops it with exit 0; a second run on the
 // same directory reuses everything. A port in use stops it before it writes anything.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -117,6 +118,44 @@ describe('quittance demo (real process)', () => {
     assert.equal(audit.code, 0, audit.out + audit.err);
   });
 
+  test('mode account: the purse is loaded from the demo account and pays an identified purchase; the exported evidence of each purchase verifies offline', async () => {
+    const { urls, shopper } = demo.ready;
+    const token = readFileSync(shopper.tokenFile, 'utf8').trim();
+    const load = await cli(['wallet', 'load', '--data', wallet, '--bank', urls.bank, '--payment', urls.payment, '--account', shopper.bankAccount, '--amount', 'JPY:5000', '--into', 'purse'], {
+      QUITTANCE_PASSPHRASE: PASS,
+      QUITTANCE_BANK_TOKEN: token,
+    });
+    assert.equal(load.code, 0, load.err);
+    assert.match(load.out, /loaded JPY:5000 into your purse/);
+
+    const buy = await cli(['wallet', 'buy', '--data', wallet, '--merchant', urls.merchant, '--item', 'ARTICLE A:1', '--item', 'ARTICLE C:2', '--mode', 'account', '--yes', '--json']);
+    assert.equal(buy.code, 0, buy.err);
+    const bought = JSON.parse(buy.out) as { state: string; transactionId: string; receipt: { mode: string; amountReceived: string } };
+    assert.deepEqual([bought.state, bought.receipt.mode, bought.receipt.amountReceived], ['COMPLETED', 'account', 'JPY:4000']);
+    // The coins were not touched; the purse paid.
+    assert.equal(await walletBalance(), 'JPY:4000');
+    const balance = JSON.parse((await cli(['wallet', 'balance', '--data', wallet, '--json'], {})).out) as { purses: { balance: string; paid: string }[] };
+    assert.deepEqual(balance.purses.map((p) => [p.balance, p.paid]), [['JPY:1000', 'JPY:4000']]);
+
+    // Every purchase so far (two with coins, identified and anonymous, one from the purse) proves itself offline.
+    const history = JSON.parse((await cli(['wallet', 'history', '--data', wallet, '--json'], {})).out) as { purchases: { transactionId: string; state: string }[] };
+    assert.equal(history.purchases.length, 3);
+    for (const p of history.purchases) {
+      assert.equal(p.state, 'COMPLETED');
+      const bundle = join(tmp.dir, `bundle-${p.transactionId}.json`);
+      const exported = await cli(['wallet', 'export', p.transactionId, '--data', wallet, '--out', bundle], {});
+      assert.equal(exported.code, 0, exported.err);
+      const verified = await cli(['verify', bundle, '--ca', demo.ready.ca_cert], {});
+      assert.equal(verified.code, 0, verified.err);
+      assert.match(verified.out, new RegExp(`^PROVEN: transaction ${p.transactionId}, JPY:\\d+ \\((ecash|account)\\)$`, 'm'));
+    }
+    const bank = await cli(['bank', 'balance', shopper.bankAccount, '--url', urls.bank, '--token', token, '--json'], {});
+    assert.equal((JSON.parse(bank.out) as { balance: string }).balance, 'JPY:85000');
+    const audit = await cli(['audit', '--data', join(data, 'payment')], {});
+    assert.equal(audit.code, 0, audit.out + audit.err);
+    assert.match(audit.out, /ok\s+purses/);
+  });
+
   test('SIGTERM stops it with exit 0; a second run reuses the directory: same shopper, same money, the shop still sells', async () => {
     demo.child.kill('SIGTERM');
     assert.equal(await exitCode(demo.child), 0, demo.stderr());
@@ -130,7 +169,7 @@ describe('quittance demo (real process)', () => {
     assert.equal(shopper.tokenFile, join(data, 'shopper-token'));
     const token = readFileSync(shopper.tokenFile, 'utf8').trim();
     const bank = await cli(['bank', 'balance', shopper.bankAccount, '--url', urls.bank, '--token', token, '--json'], {});
-    assert.equal((JSON.parse(bank.out) as { balance: string }).balance, 'JPY:90000');
+    assert.equal((JSON.parse(bank.out) as { balance: string }).balance, 'JPY:85000');
     assert.equal(await walletBalance(), balanceBefore);
 
     // The coins from the first run are still good at the restarted payment server.
