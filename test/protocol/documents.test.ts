@@ -14,6 +14,7 @@ import {
   ORDER_TYP,
   parseDocument,
   PURSE_REGISTRATION_TYP,
+  REMITTANCE_REQUEST_TYP,
   RECEIPT_TYP,
   REPAYMENT_PERMIT_TYP,
   REPAYMENT_RECEIPT_TYP,
@@ -72,13 +73,17 @@ const EXAMPLES: Record<DocumentTyp, Record<string, unknown>> = {
     typ: REPAYMENT_RECEIPT_TYP, permitId: 'pm-1', permitHash: h('permit'), transactionId: '210193', recipientId: 'p3789817', amount: 'JPY:4000', time: '1996-12-12T10:00:00Z',
   },
   [REPAYMENT_STATE_TYP]: {
-    typ: REPAYMENT_STATE_TYP, transactionId: '210193', permitId: 'pm-1', state: 'completed', repaymentReceipt: receiptJws, time: '1996-12-12T10:00:05Z',
+    typ: REPAYMENT_STATE_TYP, transactionId: '210193', permitId: 'pm-1', shopId: shop.id, amount: 'JPY:4000', state: 'completed', repaymentReceipt: receiptJws, time: '1996-12-12T10:00:05Z',
   },
   [DENOMINATION_KEYS_TYP]: {
     typ: DENOMINATION_KEYS_TYP, paymentServer: payer, issuedAt: '1996-12-08T00:00:00Z',
     keys: [{ denominationId: h('spki'), value: 'JPY:64', publicKey: 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA', validFrom: '1996-12-01T00:00:00Z', withdrawUntil: '1996-12-31T00:00:00Z', depositUntil: '1997-12-01T00:00:00Z' }],
   },
   [PURSE_REGISTRATION_TYP]: { typ: PURSE_REGISTRATION_TYP, partyId: 'p3789817', purseKey: h('purse key'), paymentServerId: payer.id, time: '1996-12-08T05:00:00Z' },
+  [REMITTANCE_REQUEST_TYP]: {
+    typ: REMITTANCE_REQUEST_TYP, permitId: 'pm-1', permitHash: h('permit'), transactionId: '210193', recipientId: 'p3789817', paymentServerId: payer.id, amount: 'JPY:4000', mode: 'ecash',
+    envelopesHash: h('envelopes'), time: '1996-12-12T09:20:00Z',
+  },
 };
 
 const TYPS = Object.keys(DOCUMENT_TYPES) as DocumentTyp[];
@@ -101,14 +106,14 @@ function paths(typ: string, value: unknown): string[] {
 
 void describe('document catalogue', () => {
   void test('every typ is distinct, follows quittance.<kind>.v1+json, and is its payload typ literal', () => {
-    assert.equal(TYPS.length, 14);
+    assert.equal(TYPS.length, 15);
     assert.equal(new Set(TYPS).size, TYPS.length);
     for (const typ of TYPS) {
       assert.match(typ, /^quittance\.[a-z-]+\.v1\+json$/);
       assert.ok(DOCUMENT_INFO[typ], typ);
     }
     const numbered = TYPS.filter((t) => DOCUMENT_INFO[t].message !== undefined);
-    assert.equal(numbered.length, 12);
+    assert.equal(numbered.length, 13);
     assert.equal(new Set(numbered.map((t) => DOCUMENT_INFO[t].message)).size, numbered.length);
   });
 
@@ -239,8 +244,10 @@ void describe('cross-field rules', () => {
 
   void test('repayment state carries the receipt exactly when completed', () => {
     assert.deepEqual(paths(REPAYMENT_STATE_TYP, example(REPAYMENT_STATE_TYP, { repaymentReceipt: undefined })), ['repaymentReceipt']);
-    assert.deepEqual(paths(REPAYMENT_STATE_TYP, example(REPAYMENT_STATE_TYP, { state: 'pending' })), ['repaymentReceipt']);
-    assert.equal(parseDocument(REPAYMENT_STATE_TYP, example(REPAYMENT_STATE_TYP, { state: 'pending', repaymentReceipt: undefined })).ok, true);
+    assert.deepEqual(paths(REPAYMENT_STATE_TYP, example(REPAYMENT_STATE_TYP, { state: 'remitted' })), ['repaymentReceipt']);
+    assert.equal(parseDocument(REPAYMENT_STATE_TYP, example(REPAYMENT_STATE_TYP, { state: 'remitted', repaymentReceipt: undefined })).ok, true);
+    assert.deepEqual(paths(REMITTANCE_REQUEST_TYP, example(REMITTANCE_REQUEST_TYP, { envelopesHash: undefined })), ['envelopesHash']);
+    assert.deepEqual(paths(REMITTANCE_REQUEST_TYP, example(REMITTANCE_REQUEST_TYP, { mode: 'account' })).sort(), ['envelopesHash', 'purseKey']);
     const withHeader = { ...receiptJws, signatures: [{ ...receiptJws.signatures[0], header: { kid: 'x' } }] };
     assert.ok(paths(REPAYMENT_STATE_TYP, example(REPAYMENT_STATE_TYP, { repaymentReceipt: withHeader })).includes('repaymentReceipt.signatures.0'));
   });

@@ -17,6 +17,7 @@ import { MONEY_RECEPTION_RESPONSE_TYP, MoneyReceptionResponse } from './money-re
 import { Order, ORDER_TYP } from './order.ts';
 import { PURSE_REGISTRATION_TYP, PurseRegistration } from './purse-registration.ts';
 import { Receipt, RECEIPT_TYP } from './receipt.ts';
+import { REMITTANCE_REQUEST_TYP, RemittanceRequest } from './remittance-request.ts';
 import { REPAYMENT_PERMIT_TYP, RepaymentPermit } from './repayment-permit.ts';
 import { REPAYMENT_RECEIPT_TYP, RepaymentReceipt } from './repayment-receipt.ts';
 import { REPAYMENT_REQUEST_TYP, RepaymentRequest } from './repayment-request.ts';
@@ -33,6 +34,7 @@ export * from './money-reception-response.ts';
 export * from './order.ts';
 export * from './purse-registration.ts';
 export * from './receipt.ts';
+export * from './remittance-request.ts';
 export * from './repayment-permit.ts';
 export * from './repayment-receipt.ts';
 export * from './repayment-request.ts';
@@ -54,6 +56,7 @@ export const DOCUMENT_TYPES = Object.freeze({
   [REPAYMENT_STATE_TYP]: RepaymentState,
   [DENOMINATION_KEYS_TYP]: DenominationKeys,
   [PURSE_REGISTRATION_TYP]: PurseRegistration,
+  [REMITTANCE_REQUEST_TYP]: RemittanceRequest,
 });
 
 export type DocumentTyp = keyof typeof DOCUMENT_TYPES;
@@ -81,6 +84,7 @@ export const DOCUMENT_INFO: Readonly<Record<DocumentTyp, { message?: number; sig
   [REPAYMENT_STATE_TYP]: { message: 1220, signer: 'payment' },
   [DENOMINATION_KEYS_TYP]: { signer: 'payment' },
   [PURSE_REGISTRATION_TYP]: { signer: 'purchaser' },
+  [REMITTANCE_REQUEST_TYP]: { message: 1150, signer: 'purchaser' },
 });
 
 // A Map, so that a hostile typ such as "constructor" finds nothing.

@@ -72,3 +72,29 @@ export const PaymentStateAnswer = z.strictObject({
   receipt: JwsGeneral.optional(),
 });
 export type PaymentStateAnswer = z.infer<typeof PaymentStateAnswer>;
+
+// ---------------------------------------------------------------- refunds (messages 1110 → 1140, issue 5)
+
+/**
+ * POST /v1/orders/:transactionId/repayments (message 1110): the repayment
+ * request signed by the key that signed the order. The same request again
+ * (same requestId and body) gets the same answer; the same requestId with
+ * another body is MERCHANT_REQUEST_CONFLICT.
+ */
+export const RepaymentRequestCall = z.strictObject({ request: JwsGeneral });
+export type RepaymentRequestCall = z.infer<typeof RepaymentRequestCall>;
+
+/**
+ * Answer 1140 (201 first time, 200 after), and GET
+ * /v1/orders/:transactionId/repayments/:requestId: `permitted` carries the
+ * merchant-signed permit; `awaiting-approval` (202) when the shop's operator
+ * must approve refunds first (poll this GET); `refused` with the operator's reason.
+ */
+export const RepaymentAnswer = z.strictObject({
+  requestId: ShortId,
+  transactionId: ShortId,
+  state: z.enum(['awaiting-approval', 'permitted', 'refused']),
+  permit: JwsGeneral.optional(),
+  reason: z.string().max(500).optional(),
+});
+export type RepaymentAnswer = z.infer<typeof RepaymentAnswer>;

@@ -13,7 +13,7 @@
 //   signature of the 32 coin public key bytes under the denomination key.
 import { z } from 'zod';
 import { AmountString } from '../amount.ts';
-import { decodeBase64url } from '../base64url.ts';
+import { decodeBase64url, encodeBase64url } from '../base64url.ts';
 import { JwsGeneral, Sha256B64u } from '../documents/fields.ts';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES, signingBytes } from '../ed25519.ts';
 import { MAX_MODULUS_BITS, MIN_MODULUS_BITS } from '../rfc9474.ts';
@@ -269,3 +269,43 @@ export function accountPaymentSigningBytes(body: AccountPaymentBody): Uint8Array
 /** Answer 180 in mode account: the signed receipt (fig. 7). */
 export const AccountPaymentResponse = z.strictObject({ receipt: Jws });
 export type AccountPaymentResponse = z.infer<typeof AccountPaymentResponse>;
+
+// ---------------------------------------------------------------- refunds (messages 1150 → 1220, issue 5)
+
+/**
+ * POST /v1/repayments (messages 1150 + 1170 in one request): the permit (1140)
+ * countersigned by the recipient, the remittance request signed by the same
+ * key, and (mode ecash) the blinded envelopes whose remittanceEnvelopesHash
+ * the request names, summing to the permit's amount. Answer 1160/1180
+ * (201 the first time, 200 with the same content when repeated):
+ * `RemittanceAnswer`.
+ */
+export const RemittanceCall = z.strictObject({
+  permit: Jws,
+  request: Jws,
+  envelopes: z
+    .array(Envelope)
+    .max(MAX_ENVELOPES)
+    .refine((es) => distinct(es, (e) => e.blindedMessage), 'envelopes: the same envelope twice'),
+});
+export type RemittanceCall = z.infer<typeof RemittanceCall>;
+
+/** The signed repayment state (`remitted`) and, mode ecash, one blind signature per envelope in order. */
+export const RemittanceAnswer = z.strictObject({ state: Jws, blindSignatures: z.array(RsaSignature).max(MAX_ENVELOPES) });
+export type RemittanceAnswer = z.infer<typeof RemittanceAnswer>;
+
+export const REMITTANCE_ENVELOPES_LABEL = 'quittance/remittance-envelopes/v1';
+
+/** What the remittance request's `envelopesHash` commits to: base64url SHA-256 of `quittance/remittance-envelopes/v1 ‖ 0x00 ‖ RFC 8785([{denominationId, blindedMessage}, …])`. */
+export async function remittanceEnvelopesHash(envelopes: readonly Envelope[]): Promise<string> {
+  const bytes = signingBytes(REMITTANCE_ENVELOPES_LABEL, envelopes.map((e) => ({ denominationId: e.denominationId, blindedMessage: e.blindedMessage })));
+  return encodeBase64url(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
+}
+
+/** POST /v1/repayments/:permitId/receipt (1190): the recipient's signed repayment receipt. Answer 1200: `RepaymentStateAnswer` (`completed`). */
+export const RepaymentReceiptCall = z.strictObject({ receipt: Jws });
+export type RepaymentReceiptCall = z.infer<typeof RepaymentReceiptCall>;
+
+/** GET /v1/repayments/:shopId/:permitId (1210 → 1220), and the answer to 1190: the signed repayment state. */
+export const RepaymentStateAnswer = z.strictObject({ state: Jws });
+export type RepaymentStateAnswer = z.infer<typeof RepaymentStateAnswer>;
