@@ -12,7 +12,8 @@
 import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import { decodeBase64url } from '../protocol/base64url.ts';
 import { verifyEd25519 } from '../protocol/ed25519.ts';
-import { purseRegistrationSigningBytes } from '../protocol/messages/payment.ts';
+import { formatAmount } from '../protocol/amount.ts';
+import { accountPaymentSigningBytes, purseRegistrationSigningBytes } from '../protocol/messages/payment.ts';
 import { toBigInt } from '../store/index.ts';
 import type { PaymentBankIncomingTable, PaymentBounceTable, PaymentDatabase, PaymentLedgerTransferTable } from './db.ts';
 import { checkLedger, ledgerAccount } from './ledger.ts';
@@ -223,7 +224,14 @@ async function paymentsCheck(db: Db, claims: Claims): Promise<AuditCheck> {
       const owner = p.purse_key === null ? undefined : purses.get(p.purse_key);
       if (p.purse_key === null) problems.push(`${label} is paid from a purse but names none`);
       else if (owner !== p.purchaser_id) problems.push(`${label} is paid from purse ${p.purse_key}, which ${owner === undefined ? 'is not registered' : `belongs to ${owner}`}, not to the purchaser ${p.purchaser_id}`);
-      if (p.purse_key !== null) from = ledgerAccount.reserve(p.purse_key);
+      if (p.purse_key !== null) {
+        from = ledgerAccount.reserve(p.purse_key);
+        // The purse key's own order to pay exactly this: without it the debit is not the shopper's.
+        const body = { invoiceHash: p.invoice_hash, transactionId: p.transaction_id, merchantId: p.shop_id, amount: formatAmount({ currency: p.currency, minor: p.amount }), purseKey: p.purse_key };
+        if (p.purse_signature === null || !(await verifyEd25519(p.purse_key, p.purse_signature, accountPaymentSigningBytes(body)))) {
+          problems.push(`${label} is debited from purse ${p.purse_key} without the purse key's valid signature of this payment`);
+        }
+      }
     } else {
       problems.push(`${label} is PAID in mode ${p.payment_mode}, which this server does not take`);
     }

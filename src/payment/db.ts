@@ -197,6 +197,8 @@ export interface PaymentPaymentTable {
   paid_at: string | null;
   /** Mode account: the purse (reserve key) debited; null for e-money. */
   purse_key: string | null;
+  /** Mode account: the purse key's Ed25519 signature of the payment (accountPaymentSigningBytes), base64url. */
+  purse_signature: string | null;
   created_at: string;
 }
 

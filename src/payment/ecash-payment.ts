@@ -26,7 +26,7 @@
 import type { Kysely } from 'kysely';
 import { parseAmount } from '../protocol/amount.ts';
 import type { GeneralJws } from '../protocol/jws.ts';
-import { ecashPaymentSigningBytes, type EcashPaymentRequest, type EcashPaymentResponse } from '../protocol/messages/payment.ts';
+import { ecashPaymentSigningBytes, type EcashPaymentBody, type EcashPaymentRequest, type EcashPaymentResponse } from '../protocol/messages/payment.ts';
 import { err, ok, type Result } from '../protocol/result.ts';
 import { withRetry } from '../store/index.ts';
 import { checkCoins, insertSpentCoins, refuseSpentCoins, verifyCoinOwnership, type CheckedCoin } from './coins.ts';
@@ -75,6 +75,44 @@ async function settled(db: Db, row: PaymentPaymentTable, requestHash: string, co
   return refusal.ok ? undefined : refusal;
 }
 
+type CheckedPayment = { checkedCoins: CheckedCoin[]; checkedChange: CheckedEnvelope[]; currency: string };
+
+/** Every check of a new e-money payment after the replay lookup; the first failure is the answer. */
+async function checkPayment(
+  deps: PurchaseDeps,
+  row: PaymentPaymentTable,
+  body: EcashPaymentBody & { coins: EcashPaymentRequest['coins'] },
+  requestHash: string,
+  now: Date,
+): Promise<Result<CheckedPayment, PayHttpErrorCode>> {
+  const amount = parseAmount(body.amount);
+  if (!amount.ok) throw new TypeError('amount: schema let a bad amount through');
+  if (row.invoice_hash !== body.invoiceHash) return err('PAY_INVOICE_MISMATCH', 'the payment names another invoice hash than the invoice accepted for this transaction');
+  if (amount.value.currency !== row.currency || amount.value.minor !== row.amount) {
+    return err('PAY_INVOICE_MISMATCH', `the payment is for ${body.amount} but the invoice for ${rowAmount(row)}`);
+  }
+  if (row.payment_mode !== 'ecash') return err('PAY_PAYMENT_MODE_UNSUPPORTED', `the invoice is to be paid in mode ${row.payment_mode}, not with e-money`);
+  if (!(await isActiveMerchant(deps.db, row.shop_id))) return err('PAY_MERCHANT_NOT_ACCEPTED', `merchant ${row.shop_id} has no active contract with this payment server`);
+  if (now.getTime() > Date.parse(row.payment_due_time)) return err('PAY_INVOICE_EXPIRED', `the invoice was due by ${row.payment_due_time}`);
+
+  const checkedCoins = await checkCoins(deps, body.coins, now);
+  if (!checkedCoins.ok) return checkedCoins;
+  const currency = checkedCoins.value[0]!.currency;
+  if (currency !== row.currency) return err('PAY_CURRENCY_MISMATCH', `the coins are in ${currency}, the invoice in ${row.currency}`);
+  const checkedChange = await checkEnvelopes(deps, body.change, currency, now);
+  if (!checkedChange.ok) return checkedChange;
+  const paid = totalValue(checkedCoins.value);
+  const back = totalValue(checkedChange.value);
+  if (paid !== row.amount + back) {
+    return err('PAY_PAYMENT_UNBALANCED', `the coins are worth ${paid} but the amount plus change is ${row.amount + back} (minor units of ${currency})`);
+  }
+  const refused = await settled(deps.db, row, requestHash, checkedCoins.value, checkedChange.value);
+  if (refused && !refused.ok) return refused;
+  // (A settled() success is a replay the caller finds with earlierPayment.)
+  if (refused) return err('PAY_REQUEST_CONFLICT', 'this payment committed while it was checked');
+  return ok({ checkedCoins: checkedCoins.value, checkedChange: checkedChange.value, currency });
+}
+
 /** POST /v1/payments/ecash, after the schema. */
 export async function payEcash(deps: PurchaseDeps, request: EcashPaymentRequest): Promise<Result<IssueOutcome<EcashPaymentResponse>, PayHttpErrorCode>> {
   // Copies: what is verified is what is stored.
@@ -91,32 +129,14 @@ export async function payEcash(deps: PurchaseDeps, request: EcashPaymentRequest)
   const earlier = await earlierPayment(deps.db, row, requestHash);
   if (earlier) return earlier;
 
-  const amount = parseAmount(body.amount);
-  if (!amount.ok) throw new TypeError('amount: schema let a bad amount through');
-  if (row.invoice_hash !== body.invoiceHash) return err('PAY_INVOICE_MISMATCH', 'the payment names another invoice hash than the invoice accepted for this transaction');
-  if (amount.value.currency !== row.currency || amount.value.minor !== row.amount) {
-    return err('PAY_INVOICE_MISMATCH', `the payment is for ${body.amount} but the invoice for ${rowAmount(row)}`);
-  }
-  if (row.payment_mode !== 'ecash') return err('PAY_PAYMENT_MODE_UNSUPPORTED', `the invoice is to be paid in mode ${row.payment_mode}, not with e-money`);
-  if (!(await isActiveMerchant(deps.db, row.shop_id))) return err('PAY_MERCHANT_NOT_ACCEPTED', `merchant ${row.shop_id} has no active contract with this payment server`);
   const now = deps.clock();
-  if (now.getTime() > Date.parse(row.payment_due_time)) return err('PAY_INVOICE_EXPIRED', `the invoice was due by ${row.payment_due_time}`);
+  const checked = await checkPayment(deps, row, body, requestHash, now);
+  // A twin of this request may have paid while this one was checked (a time
+  // window may even have closed in between): a refusal is then a replay.
+  if (!checked.ok) return (await earlierPayment(deps.db, row, requestHash)) ?? checked;
+  const { checkedCoins, checkedChange, currency } = checked.value;
 
-  const checkedCoins = await checkCoins(deps, coins, now);
-  if (!checkedCoins.ok) return checkedCoins;
-  const currency = checkedCoins.value[0]!.currency;
-  if (currency !== row.currency) return err('PAY_CURRENCY_MISMATCH', `the coins are in ${currency}, the invoice in ${row.currency}`);
-  const checkedChange = await checkEnvelopes(deps, change, currency, now);
-  if (!checkedChange.ok) return checkedChange;
-  const paid = totalValue(checkedCoins.value);
-  const back = totalValue(checkedChange.value);
-  if (paid !== row.amount + back) {
-    return err('PAY_PAYMENT_UNBALANCED', `the coins are worth ${paid} but the amount plus change is ${row.amount + back} (minor units of ${currency})`);
-  }
-  const refused = await settled(deps.db, row, requestHash, checkedCoins.value, checkedChange.value);
-  if (refused) return refused;
-
-  const changeSignatures = signEnvelopes(checkedChange.value);
+  const changeSignatures = signEnvelopes(checkedChange);
   if (!changeSignatures.ok) return changeSignatures;
   const receipt = await signReceipt(deps, row, 'ecash', now);
 
@@ -131,8 +151,8 @@ export async function payEcash(deps: PurchaseDeps, request: EcashPaymentRequest)
             .where('state', '=', 'RECEPTION_ACCEPTED')
             .executeTakeFirst();
           if (marked.numUpdatedRows === 0n) throw new PaymentRaceLost();
-          await insertSpentCoins(trx, checkedCoins.value, PAYMENT_SPENDER, row.payment_id, now);
-          await insertIssuedEnvelopes(trx, CHANGE, row.payment_id, checkedChange.value, changeSignatures.value, now);
+          await insertSpentCoins(trx, checkedCoins, PAYMENT_SPENDER, row.payment_id, now);
+          await insertIssuedEnvelopes(trx, CHANGE, row.payment_id, checkedChange, changeSignatures.value, now);
           const float = ledgerAccount.float(currency);
           const merchant = merchantAccount(row.shop_id, currency);
           await ensureAccount(trx, float, currency, 'float', now);
@@ -146,7 +166,7 @@ export async function payEcash(deps: PurchaseDeps, request: EcashPaymentRequest)
     } catch (e) {
       if (!(e instanceof PaymentRaceLost || deps.isUniqueViolation(e)) || race >= MAX_RACES) throw e;
       // PostgreSQL aborted the transaction on the violation: look outside it.
-      const answer = await settled(deps.db, row, requestHash, checkedCoins.value, checkedChange.value);
+      const answer = await settled(deps.db, row, requestHash, checkedCoins, checkedChange);
       if (answer) return answer;
     }
   }

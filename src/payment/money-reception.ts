@@ -13,7 +13,8 @@
 //  3. signer 1 owns invoice.purchaserId                   PAY_PURCHASER_MISMATCH
 //  4. request JWS: signed by that same key, for this
 //     server, this transaction and this invoice hash     PAY_DOCUMENT_*, PAY_PURCHASER_MISMATCH, PAY_INVOICE_MISMATCH
-//  5. mode ecash|account, amount in a currency issued here  PAY_PAYMENT_MODE_UNSUPPORTED, PAY_CURRENCY_MISMATCH
+//  5. mode ecash|account (account: certified purchaser), amount in a currency issued here
+//                                                         PAY_PAYMENT_MODE_UNSUPPORTED, PAY_CURRENCY_MISMATCH
 //  6. an earlier 150 for (shop, transaction): the same invoice is answered
 //     with the stored 160 (before the due time, so a repeat after a lost
 //     answer still gets it); another invoice is PAY_REQUEST_CONFLICT
@@ -180,6 +181,8 @@ export async function moneyReception(deps: PurchaseDeps, opts: PurchaseOptions, 
 
   // 5. (`card` is not taken; `account` is accepted here and paid in a later slice.)
   if (invoice.paymentMode !== 'ecash' && invoice.paymentMode !== 'account') return err('PAY_PAYMENT_MODE_UNSUPPORTED', `payment mode ${invoice.paymentMode} is not taken here`);
+  // A purse is registered to a certified party: a per-order key owns none, so the invoice could never be paid.
+  if (invoice.paymentMode === 'account' && purchaser.kind !== 'certified') return err('PAY_PAYMENT_MODE_UNSUPPORTED', 'mode account pays from a purse registered to a certified purchaser; an anonymous purchase pays with e-money');
   const amount = parseAmount(invoice.amount);
   if (!amount.ok) throw new Error('a parsed invoice holds a bad amount');
   if (amount.value.minor <= 0n) return err('PAY_DOCUMENT_INVALID', 'the invoice amount must be positive', { document: 'invoice', issues: [{ path: 'amount', message: 'must be positive' }] });
@@ -224,6 +227,7 @@ export async function moneyReception(deps: PurchaseDeps, opts: PurchaseOptions, 
         receipt_jws: null,
         paid_at: null,
         purse_key: null,
+        purse_signature: null,
         created_at: now.toISOString(),
       })
       .execute();

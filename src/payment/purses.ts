@@ -137,25 +137,28 @@ export async function payFromPurse(deps: PurchaseDeps, request: AccountPaymentRe
   const before = await earlier();
   if (before) return before;
 
+  // A twin of this request may pay while this one is checked (a time window
+  // may even close in between): every refusal from here is first a replay check.
+  const refuse = async (r: Err<PayHttpErrorCode>) => (await earlier()) ?? r;
   const amount = parseAmount(body.amount);
   if (!amount.ok) throw new TypeError('amount: schema let a bad amount through');
-  if (row.invoice_hash !== body.invoiceHash) return err('PAY_INVOICE_MISMATCH', 'the payment names another invoice hash than the invoice accepted for this transaction');
+  if (row.invoice_hash !== body.invoiceHash) return refuse(err('PAY_INVOICE_MISMATCH', 'the payment names another invoice hash than the invoice accepted for this transaction'));
   if (amount.value.currency !== row.currency || amount.value.minor !== row.amount) {
-    return err('PAY_INVOICE_MISMATCH', `the payment is for ${body.amount} but the invoice for ${rowAmount(row)}`);
+    return refuse(err('PAY_INVOICE_MISMATCH', `the payment is for ${body.amount} but the invoice for ${rowAmount(row)}`));
   }
-  if (row.payment_mode !== 'account') return err('PAY_PAYMENT_MODE_UNSUPPORTED', `the invoice is to be paid in mode ${row.payment_mode}, not from a purse`);
-  if (!(await isActiveMerchant(deps.db, row.shop_id))) return err('PAY_MERCHANT_NOT_ACCEPTED', `merchant ${row.shop_id} has no active contract with this payment server`);
+  if (row.payment_mode !== 'account') return refuse(err('PAY_PAYMENT_MODE_UNSUPPORTED', `the invoice is to be paid in mode ${row.payment_mode}, not from a purse`));
+  if (!(await isActiveMerchant(deps.db, row.shop_id))) return refuse(err('PAY_MERCHANT_NOT_ACCEPTED', `merchant ${row.shop_id} has no active contract with this payment server`));
   const now = deps.clock();
-  if (now.getTime() > Date.parse(row.payment_due_time)) return err('PAY_INVOICE_EXPIRED', `the invoice was due by ${row.payment_due_time}`);
+  if (now.getTime() > Date.parse(row.payment_due_time)) return refuse(err('PAY_INVOICE_EXPIRED', `the invoice was due by ${row.payment_due_time}`));
 
   const purse = await findPurse(deps.db, body.purseKey);
-  if (!purse) return err('PAY_PURSE_UNKNOWN', 'this key is not registered as a purse here (POST /v1/purses)');
+  if (!purse) return refuse(err('PAY_PURSE_UNKNOWN', 'this key is not registered as a purse here (POST /v1/purses)'));
   if (purse.party_id !== row.purchaser_id) {
-    return err('PAY_PURCHASER_MISMATCH', `the purse belongs to ${purse.party_id}, the invoice's purchaser is ${row.purchaser_id}`);
+    return refuse(err('PAY_PURCHASER_MISMATCH', `the purse belongs to ${purse.party_id}, the invoice's purchaser is ${row.purchaser_id}`));
   }
   const reserve = await deps.db.selectFrom('payment_reserves').select('currency').where('reserve_pub', '=', body.purseKey).executeTakeFirst();
-  if (!reserve) return err('PAY_PURSE_INSUFFICIENT', `nothing has been loaded into this purse; the invoice is for ${rowAmount(row)}`);
-  if (reserve.currency !== row.currency) return err('PAY_CURRENCY_MISMATCH', `the purse holds ${reserve.currency}, the invoice is in ${row.currency}`);
+  if (!reserve) return refuse(err('PAY_PURSE_INSUFFICIENT', `nothing has been loaded into this purse; the invoice is for ${rowAmount(row)}`));
+  if (reserve.currency !== row.currency) return refuse(err('PAY_CURRENCY_MISMATCH', `the purse holds ${reserve.currency}, the invoice is in ${row.currency}`));
 
   const receipt = await signReceipt(deps, row, 'account', now);
   for (let race = 1; ; race++) {
@@ -164,7 +167,7 @@ export async function payFromPurse(deps: PurchaseDeps, request: AccountPaymentRe
         deps.db.transaction().execute(async (trx) => {
           const marked = await trx
             .updateTable('payment_payments')
-            .set({ state: 'PAID', payment_request_hash: requestHash, receipt_jws: JSON.stringify(receipt), paid_at: now.toISOString(), purse_key: body.purseKey })
+            .set({ state: 'PAID', payment_request_hash: requestHash, receipt_jws: JSON.stringify(receipt), paid_at: now.toISOString(), purse_key: body.purseKey, purse_signature: request.purseSignature })
             .where('payment_id', '=', row.payment_id)
             .where('state', '=', 'RECEPTION_ACCEPTED')
             .executeTakeFirst();

@@ -15,7 +15,7 @@
 // PAY_COIN_SPENT after looking again.
 import type { Kysely } from 'kysely';
 import { swapSigningBytes, type BlindSignaturesResponse, type SwapRequest } from '../protocol/messages/payment.ts';
-import { err, ok, type Result } from '../protocol/result.ts';
+import { err, ok, type Err, type Result } from '../protocol/result.ts';
 import { withRetry } from '../store/index.ts';
 import { checkCoins, insertSpentCoins, refuseSpentCoins, verifyCoinOwnership, type CheckedCoin } from './coins.ts';
 import type { PaymentDatabase } from './db.ts';
@@ -65,14 +65,17 @@ export async function swap(deps: SwapDeps, request: SwapRequest): Promise<Result
   const earlier = await earlierSwap(deps.db, swapId, requestHash);
   if (earlier) return earlier;
   const now = deps.clock();
+  // A twin of this swap may commit while this one is checked (a key window may
+  // even close in between): a refusal is then a replay.
+  const refuse = async (r: Err<PayHttpErrorCode>) => (await earlierSwap(deps.db, swapId, requestHash)) ?? r;
   const checkedCoins = await checkCoins(deps, coins, now);
-  if (!checkedCoins.ok) return checkedCoins;
+  if (!checkedCoins.ok) return refuse(checkedCoins);
   const currency = checkedCoins.value[0]!.currency;
   const checkedEnvelopes = await checkEnvelopes(deps, envelopes, currency, now);
-  if (!checkedEnvelopes.ok) return checkedEnvelopes;
+  if (!checkedEnvelopes.ok) return refuse(checkedEnvelopes);
   const amount = totalValue(checkedCoins.value);
   const issued = totalValue(checkedEnvelopes.value);
-  if (issued !== amount) return err('PAY_SWAP_UNBALANCED', `the coins are worth ${amount} and the envelopes ${issued} (minor units of ${currency})`);
+  if (issued !== amount) return refuse(err('PAY_SWAP_UNBALANCED', `the coins are worth ${amount} and the envelopes ${issued} (minor units of ${currency})`));
   const refused = await settled(deps.db, swapId, requestHash, checkedCoins.value, checkedEnvelopes.value);
   if (refused) return refused;
 

@@ -539,13 +539,20 @@ const PAYMENT_NOT_MADE: ReadonlySet<string> = new Set([
 
 /**
  * The payment server refused the stored 170 for good: nothing may stay locked
- * in it. First the transaction's state: if it was paid after all (by another
- * request, e.g. from a restored copy of this wallet), its signed receipt is
- * checked like our own and the purchase is PAID. Then every coin given to the
- * request: those the payment server reports spent stay spent (lost to this
- * wallet — spent elsewhere), the others are unspent again, the change planned
- * is dropped. An unpaid purchase goes back to ACCEPTED (a new request may pay
- * it, if it is not past due); `refusal` is returned with what was released.
+ * in it. But a refusal is only about the copy it answers: an identical copy
+ * sent earlier (a timeout, then --resume; two processes) may still have paid.
+ * So first the transaction's state and every coin given to the request:
+ *  - every coin spent at the server (mode ecash), or the transaction PAID
+ *    (mode account, not yet asked again): our own request may have paid —
+ *    'ask-again': the caller repeats it once, and a replay answers with the
+ *    receipt and the change;
+ *  - PAID by another request (a restored copy of this wallet): its signed
+ *    receipt is checked like our own and the purchase is PAID; coins the
+ *    server reports spent stay spent (lost), the others are unspent again,
+ *    the planned change is dropped;
+ *  - not paid: the same with the coins, and the purchase goes back to
+ *    ACCEPTED (a new request may pay it, if it is not past due); `refusal`
+ *    is returned with what was released.
  * When the states cannot be learned, nothing changes (--resume asks again).
  */
 async function releaseRefusedPayment<F extends { ok: false; code: string; message: string }>(
@@ -554,7 +561,8 @@ async function releaseRefusedPayment<F extends { ok: false; code: string; messag
   ctx: Context,
   refusal: F,
   deps: BuyDeps,
-): Promise<Result<'paid', BuyCode> | F> {
+  askedAgain: boolean,
+): Promise<Result<'paid', BuyCode> | F | 'ask-again'> {
   const state = await callJson(deps.fetch, 'payment', row.payment_url, {
     method: 'GET',
     path: `/v1/payments/${encodeURIComponent(row.merchant_id)}/${encodeURIComponent(row.transaction_id)}`,
@@ -563,7 +571,6 @@ async function releaseRefusedPayment<F extends { ok: false; code: string; messag
   });
   if (!state.ok) return stopped(wallet, row.purchase_id, refusal, deps.now());
   const paidReceipt = state.value.value.state === 'PAID' ? state.value.value.receipt : undefined;
-  const receipt = paidReceipt ? await checkReceipt(paidReceipt, ctx.checked, ctx.trust, deps.now()) : undefined;
 
   const given = await wallet.db.selectFrom('wallet_coins').select(['coin_pub', 'value']).where('spent_in', '=', row.purchase_id).where('state', '=', 'spent').execute();
   const lost = new Set<string>();
@@ -572,6 +579,15 @@ async function releaseRefusedPayment<F extends { ok: false; code: string; messag
     if (!s.ok || s.value.value.coinPub !== c.coin_pub) return stopped(wallet, row.purchase_id, refusal, deps.now());
     if (s.value.value.state === 'spent') lost.add(c.coin_pub);
   }
+  // A payment spends all its coins or none: all spent may be our own payment.
+  // (Mode account: PAID, and our identical request, asked again, still refused
+  // means another request paid.)
+  if (given.length > 0 ? lost.size === given.length : paidReceipt !== undefined) {
+    if (!askedAgain) return 'ask-again';
+    if (given.length > 0) return stopped(wallet, row.purchase_id, refusal, deps.now());
+  }
+
+  const receipt = paidReceipt ? await checkReceipt(paidReceipt, ctx.checked, ctx.trust, deps.now()) : undefined;
   const at = deps.now().toISOString();
   await wallet.db.transaction().execute(async (tx) => {
     for (const c of given) {
@@ -593,14 +609,35 @@ async function releaseRefusedPayment<F extends { ok: false; code: string; messag
   return { ...refusal, message: `${refusal.message} (${what})` };
 }
 
+/**
+ * Sends the stored 170 and, when it is refused for good, settles what the
+ * refusal means (releaseRefusedPayment), asking once more when our own
+ * request may have paid. Undefined: `answer` is the one to go on with.
+ */
+async function payOrRelease<T>(
+  wallet: OpenedWallet,
+  row: WalletPurchaseTable,
+  ctx: Context,
+  deps: BuyDeps,
+  send: () => Promise<Result<{ value: T }, BuyCode>>,
+): Promise<{ answer: Result<{ value: T }, BuyCode> } | { settled: Result<void, BuyCode> }> {
+  let answer = await send();
+  for (let askedAgain = false; !answer.ok && PAYMENT_NOT_MADE.has(answer.code); askedAgain = true) {
+    const verdict = await releaseRefusedPayment(wallet, row, ctx, answer, deps, askedAgain);
+    if (verdict !== 'ask-again') return { settled: verdict.ok ? ok(undefined) : verdict };
+    answer = await send();
+  }
+  return { answer };
+}
+
 /** 170 → 180: sends the stored request (the identical bytes on every repeat), checks the receipt, keeps the change. */
 async function sendPayment(wallet: OpenedWallet, row: WalletPurchaseTable, ctx: Context, deps: BuyDeps): Promise<Result<void, BuyCode>> {
   const request = JSON.parse(row.payment_request!) as EcashPaymentRequest;
-  const answer = await callJson(deps.fetch, 'payment', row.payment_url, { method: 'POST', path: '/v1/payments/ecash', body: request, schema: EcashPaymentResponse, what: 'the e-money payment', timeoutMs: 120_000 });
-  if (!answer.ok && PAYMENT_NOT_MADE.has(answer.code)) {
-    const released = await releaseRefusedPayment(wallet, row, ctx, answer, deps);
-    return released.ok ? ok(undefined) : released;
-  }
+  const sent = await payOrRelease(wallet, row, ctx, deps, () =>
+    callJson(deps.fetch, 'payment', row.payment_url, { method: 'POST', path: '/v1/payments/ecash', body: request, schema: EcashPaymentResponse, what: 'the e-money payment', timeoutMs: 120_000 }),
+  );
+  if ('settled' in sent) return sent.settled;
+  const answer = sent.answer;
   if (!answer.ok) return stopped(wallet, row.purchase_id, answer, deps.now());
   const receipt = await checkReceipt(answer.value.value.receipt, ctx.checked, ctx.trust, deps.now());
   if (!receipt.ok) return stopped(wallet, row.purchase_id, receipt, deps.now());
@@ -699,11 +736,11 @@ async function prepareAccountPayment(wallet: OpenedWallet, row: WalletPurchaseTa
 /** 170 → 180 in mode account: sends the stored request, checks the receipt. */
 async function sendAccountPayment(wallet: OpenedWallet, row: WalletPurchaseTable, ctx: Context, deps: BuyDeps): Promise<Result<void, BuyCode>> {
   const request = JSON.parse(row.payment_request!) as AccountPaymentRequest;
-  const answer = await callJson(deps.fetch, 'payment', row.payment_url, { method: 'POST', path: '/v1/payments/account', body: request, schema: AccountPaymentResponse, what: 'the account payment' });
-  if (!answer.ok && PAYMENT_NOT_MADE.has(answer.code)) {
-    const released = await releaseRefusedPayment(wallet, row, ctx, answer, deps);
-    return released.ok ? ok(undefined) : released;
-  }
+  const sent = await payOrRelease(wallet, row, ctx, deps, () =>
+    callJson(deps.fetch, 'payment', row.payment_url, { method: 'POST', path: '/v1/payments/account', body: request, schema: AccountPaymentResponse, what: 'the account payment' }),
+  );
+  if ('settled' in sent) return sent.settled;
+  const answer = sent.answer;
   if (!answer.ok) return stopped(wallet, row.purchase_id, answer, deps.now());
   const receipt = await checkReceipt(answer.value.value.receipt, ctx.checked, ctx.trust, deps.now());
   if (!receipt.ok) return stopped(wallet, row.purchase_id, receipt, deps.now());

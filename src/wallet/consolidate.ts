@@ -248,7 +248,7 @@ async function pendingSwapIds(wallet: OpenedWallet, paymentPartyId?: string): Pr
 type Sent = { kind: 'finished'; coins: number } | { kind: 'undone'; undone: UndoneSwap };
 
 /** Steps 3 and 4 for one stored swap (the first send and every repeat alike). */
-async function sendSwap(wallet: OpenedWallet, swapId: string, deps: ConsolidateDeps): Promise<Result<Sent, ConsolidateCode>> {
+async function sendSwap(wallet: OpenedWallet, swapId: string, deps: ConsolidateDeps, askedAgain = false): Promise<Result<Sent, ConsolidateCode>> {
   const stored = await readSwap(wallet, swapId);
   if (stored.outputs.length === 0) return ok({ kind: 'finished', coins: 0 });
   const { inputs, outputs } = stored;
@@ -287,6 +287,8 @@ async function sendSwap(wallet: OpenedWallet, swapId: string, deps: ConsolidateD
     if (!SWAP_NEVER_COMMITTED.has(answer.code)) return answer;
     const undone = await undoSwap(wallet, swapId, stored, paymentUrl, deps);
     if (!undone.ok) return undone;
+    // Our own swap may have committed: ask once more (the identical request); still refused, it stays pending.
+    if (undone.value === 'all-spent') return askedAgain ? answer : sendSwap(wallet, swapId, deps, true);
     return ok({ kind: 'undone', undone: { swapId, code: answer.code, message: answer.message, currency: inputs[0]!.currency, ...undone.value } });
   }
   const sigs = answer.value.value.blindSignatures;
@@ -313,7 +315,7 @@ async function sendSwap(wallet: OpenedWallet, swapId: string, deps: ConsolidateD
  * spent (lost to this wallet), the others are unspent again, the planned
  * coins are dropped. Nothing changes unless every coin's state was learned.
  */
-async function undoSwap(wallet: OpenedWallet, swapId: string, stored: StoredSwap, paymentUrl: string, deps: ConsolidateDeps): Promise<Result<{ lostCoins: number; lostValue: bigint }, ConsolidateCode>> {
+async function undoSwap(wallet: OpenedWallet, swapId: string, stored: StoredSwap, paymentUrl: string, deps: ConsolidateDeps): Promise<Result<{ lostCoins: number; lostValue: bigint } | 'all-spent', ConsolidateCode>> {
   const lost = new Set<string>();
   for (const c of stored.inputs) {
     const s = await callJson(deps.fetch, 'payment', paymentUrl, { method: 'GET', path: `/v1/coins/${c.coin_pub}`, schema: CoinStateView, what: 'the coin state request' });
@@ -321,6 +323,10 @@ async function undoSwap(wallet: OpenedWallet, swapId: string, stored: StoredSwap
     if (s.value.value.coinPub !== c.coin_pub) return err('WALLET_PAYMENT_RESPONSE_INVALID', 'the payment server answered the state of another coin');
     if (s.value.value.state === 'spent') lost.add(c.coin_pub);
   }
+  // A swap spends all its coins or none: all spent may be this very swap,
+  // committed by an identical copy the refused one raced with. Nothing is
+  // undone; the caller asks again (a replay answers with the signatures).
+  if (lost.size === stored.inputs.length) return ok('all-spent');
   const at = deps.now().toISOString();
   await wallet.db.transaction().execute(async (tx) => {
     for (const c of stored.inputs) {
@@ -390,6 +396,9 @@ async function signingKeys(wallet: OpenedWallet, params: ConsolidateParams, deps
 export async function consolidateFor(wallet: OpenedWallet, params: ConsolidateParams, deps: ConsolidateDeps): Promise<Result<ConsolidateOutcome, ConsolidateCode>> {
   const resumed = await resumeConsolidation(wallet, deps, params.paymentPartyId);
   if (!resumed.ok) return resumed;
+  // Payable as it is: an earlier swap that is still stuck must not stop this payment.
+  const payable = chooseCoins(await spendableCoins(wallet, params.currency, deps.now(), params.paymentPartyId), params.amount);
+  if (payable && payable.length <= MAX_COINS) return ok({ swapped: 0, resumed: resumed.value.finished });
   const stuck = resumed.value.failed[0];
   if (stuck) return err(stuck.code, `an earlier swap of small coins (${stuck.swapId}) is not finished: ${stuck.message}`);
   if (resumed.value.undone.length > 0) return refused(resumed.value.undone);

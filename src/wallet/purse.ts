@@ -229,7 +229,12 @@ async function continuePurseLoad(wallet: OpenedWallet, load: WalletPurseLoadTabl
     // Byte for byte what was (maybe) sent before: same id, same accounts, same amount and subject.
     const t = await sendLoadTransfer(deps.fetch, { bankUrl: load.bank_url, account: load.bank_account, token }, { transferId: load.bank_transfer_id, to: load.payment_bank_account, amount, subject: load.purse_key });
     if (!t.ok) {
-      if (t.neverMade === true) await setLoadState(wallet, load.load_id, 'closed', deps.now());
+      // Unlike a coin load, closing a purse load loses nothing even if the
+      // transfer was made after all (an earlier answer lost, a token now
+      // wrong): the money lands in the purse anyway, only the wait ends. So a
+      // debited account the bank does not know (a wrong --account) closes it
+      // too, instead of blocking every later load of this purse.
+      if (t.neverMade === true || t.code === 'BANK_ACCOUNT_NOT_FOUND') await setLoadState(wallet, load.load_id, 'closed', deps.now());
       return err(t.code, t.message, t.details);
     }
     await setLoadState(wallet, load.load_id, 'transferred', deps.now());

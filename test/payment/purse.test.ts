@@ -25,7 +25,11 @@ import {
   ecashRequest,
   everything,
   HOUR,
+  invoiceFor,
   merchantBalance,
+  post150,
+  receptionRequest,
+  signedInvoice,
   PAY,
   post170,
   setUpPurchase,
@@ -169,10 +173,10 @@ for (const t of testDatabases()) {
       assertRefused(await post170(env, await ecashRequest(fields, coins, [])), 422, 'PAY_PAYMENT_MODE_UNSUPPORTED');
       const ecash = await accept(env, env.alice);
       assertRefused(await postAccount(env, await accountRequest({ invoiceHash: ecash.hash, transactionId: ecash.invoice.transactionId, amount: 'JPY:5' }, purse)), 422, 'PAY_PAYMENT_MODE_UNSUPPORTED');
-      // An anonymous purchaser owns no purse.
+      // An anonymous purchaser owns no purse: its account invoice is refused at 150 already.
       const anon = await anonymousPurchaser();
-      const anonInvoice = await accept(env, anon, { paymentMode: 'account' });
-      assertRefused(await postAccount(env, await accountRequest({ invoiceHash: anonInvoice.hash, transactionId: anonInvoice.invoice.transactionId, amount: 'JPY:5' }, purse)), 403, 'PAY_PURCHASER_MISMATCH');
+      const anonJws = await signedInvoice(invoiceFor(anon.id, { paymentMode: 'account' }), env.merchant, anon);
+      assertRefused(await post150(env, { invoice: anonJws, request: await receptionRequest(anon, anonJws) }), 422, 'PAY_PAYMENT_MODE_UNSUPPORTED');
       // More than the purse holds.
       const big = await accept(env, env.alice, accountInvoice(11));
       const afterAccepts = await everything(env);
@@ -217,12 +221,22 @@ for (const t of testDatabases()) {
       await assertBooks(env.p.deps.db);
     });
 
-    void test('the audit names a purse moved to another owner in the database, and a payment from a purse that is not the purchaser\'s', async (ctx) => {
+    void test('the audit names a purse debit without the purse key\'s signature, a purse moved to another owner in the database, and a payment from a purse that is not the purchaser\'s', async (ctx) => {
       const { env, purse } = await withPurse(ctx);
       const db = env.p.deps.db;
       const { invoice, hash } = await accept(env, env.alice, { paymentMode: 'account' });
       assert.equal((await postAccount(env, await accountRequest({ invoiceHash: hash, transactionId: invoice.transactionId, amount: 'JPY:5' }, purse))).statusCode, 201);
       await assertBooks(db);
+      // A debit without the purse key's order (its stored signature replaced) is named.
+      const paid = await db.selectFrom('payment_payments').select(['payment_id', 'purse_signature']).where('state', '=', 'PAID').executeTakeFirstOrThrow();
+      assert.ok(paid.purse_signature);
+      await db.updateTable('payment_payments').set({ purse_signature: null }).where('payment_id', '=', paid.payment_id).execute();
+      const unsigned = await auditPayment(db);
+      assert.deepEqual(unsigned.checks.filter((c) => !c.ok).map((c) => c.name), ['payments']);
+      assert.match(unsigned.checks.find((c) => c.name === 'payments')!.problems.join('\n'), /without the purse key's valid signature/);
+      await db.updateTable('payment_payments').set({ purse_signature: paid.purse_signature }).where('payment_id', '=', paid.payment_id).execute();
+      await assertBooks(db);
+
       await db.updateTable('payment_purses').set({ party_id: 'mallory' }).where('purse_key', '=', purse.pub).execute();
       const report = await auditPayment(db);
       const failed = Object.fromEntries(report.checks.filter((c) => !c.ok).map((c) => [c.name, c.problems.join('\n')]));

@@ -144,7 +144,8 @@ for (const t of testDatabases()) {
 
     test('a refused e-money payment whose coin the payment server reports spent elsewhere: that coin stays spent, the others come back', async (ctx) => {
       const world = await startWorld(t, ctx);
-      await fund(world, 16n);
+      // 4 + 2 + 1: JPY:5 is paid with two coins (4 and 2).
+      await fund(world, 7n);
       before170(world, '/v1/payments/ecash', async () => {
         value(await setMerchantStatus(world.payDeps.db, 'shop-1', 'suspended', PKI_NOW));
       });
@@ -161,7 +162,51 @@ for (const t of testDatabases()) {
       assert.match(!r.ok ? r.message : '', /already spent elsewhere and are lost/);
       const lost = await world.wallet.db.selectFrom('wallet_coins').select(['coin_pub', 'value', 'spent_in']).where('state', '=', 'spent').execute();
       assert.deepEqual(lost.map((c) => c.coin_pub), [first]);
-      assert.equal(await unspentCoins(world), 16n - BigInt(lost[0]!.value));
+      assert.equal(await unspentCoins(world), 7n - BigInt(lost[0]!.value));
+    });
+
+    test('our own payment paid but the wallet is told "refused" (a concurrent identical copy was refused): it asks again and keeps the change', async (ctx) => {
+      const world = await startWorld(t, ctx);
+      await fund(world, 8n);
+      let first = true;
+      const sent: string[] = [];
+      world.hooks.set('POST /v1/payments/ecash', async (_url, init, forward) => {
+        sent.push(String(init?.body));
+        const res = await forward();
+        if (!first) return res;
+        first = false;
+        assert.equal(res.status, 201);
+        // What the server told the twin that raced this copy across the due time.
+        return new Response(JSON.stringify({ code: 'PAY_INVOICE_EXPIRED', message: 'the invoice was due by …' }), { status: 422, headers: { 'content-type': 'application/json' } });
+      });
+      const r = value(await buy(world.wallet, { merchantUrl: world.merchantUrl, items: ITEMS, anonymous: false, mode: 'ecash' }, world.deps));
+      assert.equal(r.state, 'COMPLETED');
+      assert.equal(r.change, 'JPY:3');
+      assert.equal(sent.length, 2);
+      assert.equal(sent[1], sent[0], 'asked again with the identical request');
+      assert.equal(await unspentCoins(world), 3n, 'the change the server signed is in the wallet');
+      assert.equal(await merchantTakings(world), 5n);
+      await assertBooks(world.payDeps.db);
+    });
+
+    test('mode account: the payment went through but the wallet is told "refused" (an identical copy, e.g. from a restored wallet, paid first): it asks again, the replay gives the receipt, charged once', async (ctx) => {
+      const world = await startWorld(t, ctx);
+      const purseKey = await fundPurse(world, 10n);
+      let first = true;
+      world.hooks.set('POST /v1/payments/account', async (_url, init, forward) => {
+        if (!first) return forward();
+        first = false;
+        // A copy of this wallet (same seed: the same purse, the same request) paid first.
+        const body = JSON.parse(String(init?.body)) as Record<string, unknown>;
+        const other = await fetch(new URL('/v1/payments/account', world.payUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        assert.equal(other.status, 201);
+        return new Response(JSON.stringify({ code: 'PAY_REQUEST_CONFLICT', message: 'already paid by another payment' }), { status: 422, headers: { 'content-type': 'application/json' } });
+      });
+      const r = value(await buy(world.wallet, { merchantUrl: world.merchantUrl, items: ITEMS, anonymous: false, mode: 'account' }, world.deps));
+      assert.equal(r.receipt.mode, 'account');
+      assert.equal(await balanceOf(world.payDeps.db, ledgerAccount.reserve(purseKey)), 5n);
+      assert.equal(await merchantTakings(world), 5n);
+      await assertBooks(world.payDeps.db);
     });
   });
 }

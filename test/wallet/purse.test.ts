@@ -198,6 +198,18 @@ for (const t of testDatabases()) {
       await assertBooks(w.payDeps.db);
     });
 
+    void test('a wrong --account (one the bank does not show this token) closes the load instead of blocking every later one', async (ctx) => {
+      const w = await startLoadWorld(t, ctx);
+      const bob = await openBankAccount(w.bank, 'bob');
+      const r = await loadPurse(w.wallet, { paymentUrl: w.payUrl, amount: jpy('JPY:100'), bank: { ...bankOf(w), account: bob.id } }, w.purseDeps);
+      assert.equal(!r.ok && r.code, 'BANK_ACCOUNT_NOT_FOUND');
+      assert.deepEqual((await purseLoads(w.wallet)).map((l) => l.state), ['closed']);
+      assert.deepEqual(await transfersFrom(w, bob.id), []);
+      const right = value(await loadPurse(w.wallet, { paymentUrl: w.payUrl, amount: jpy('JPY:100'), bank: bankOf(w) }, w.purseDeps));
+      assert.equal(right.balance, 'JPY:100');
+      await assertBooks(w.payDeps.db);
+    });
+
     void test('a purse that holds another currency takes no load in this one (it would be sent back); nothing moves', async (ctx) => {
       const w = await startLoadWorld(t, ctx);
       const purse = value(await registerPurse(w.wallet, w.payUrl, w.purseDeps));
