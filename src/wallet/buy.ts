@@ -176,7 +176,7 @@ export function receiptView(r: Receipt): ReceiptView {
 
 // ---------------------------------------------------------------- trust and keys
 
-async function trustOf(wallet: OpenedWallet, deps: BuyDeps): Promise<Result<Trust, BuyCode>> {
+async function trustOf(wallet: OpenedWallet, deps: Pick<BuyDeps, 'fetch'>): Promise<Result<Trust, BuyCode>> {
   const identity = await readIdentity(wallet);
   const rootDer = identity?.ca_root_pem == null ? undefined : pemToDer(identity.ca_root_pem, 'CERTIFICATE');
   if (!identity || !rootDer) return err('WALLET_NOT_REGISTERED', 'the wallet trusts no CA yet: run `quittance wallet register` first (the shop and the payment server are checked against its CA)');
@@ -186,9 +186,9 @@ async function trustOf(wallet: OpenedWallet, deps: BuyDeps): Promise<Result<Trus
   return ok({ root: rootDer, crls: [crl.value] });
 }
 
-type Purchaser = { id: string; kind: 'certified' | 'anonymous'; orderKeyIndex: number | null; signer: (typ: string) => SignerOptions };
+export type Purchaser = { id: string; kind: 'certified' | 'anonymous'; orderKeyIndex: number | null; signer: (typ: string) => SignerOptions };
 
-async function certifiedPurchaser(wallet: OpenedWallet, deps: BuyDeps): Promise<Result<Purchaser, BuyCode>> {
+async function certifiedPurchaser(wallet: OpenedWallet, deps: Pick<BuyDeps, 'passphrase'>): Promise<Result<Purchaser, BuyCode>> {
   const c = await certifiedSigner(wallet, deps.passphrase, 'register it first, or buy with --anonymous');
   if (!c.ok) return c;
   return ok({ id: c.value.partyId, kind: 'certified', orderKeyIndex: null, signer: c.value.signer });
@@ -200,7 +200,7 @@ async function anonymousPurchaser(seed: Uint8Array, index: number): Promise<Purc
 }
 
 /** The key that signed the order of `row`: the same key must countersign its invoice (and later ask for refunds). */
-async function purchaserOf(wallet: OpenedWallet, row: WalletPurchaseTable, deps: BuyDeps): Promise<Result<Purchaser, BuyCode>> {
+async function purchaserOf(wallet: OpenedWallet, row: WalletPurchaseTable, deps: Pick<BuyDeps, 'seed' | 'passphrase'>): Promise<Result<Purchaser, BuyCode>> {
   if (row.purchaser_kind === 'anonymous') return ok(await anonymousPurchaser(deps.seed, row.order_key_index!));
   const p = await certifiedPurchaser(wallet, deps);
   if (p.ok && p.value.id !== row.purchaser_id) return err('WALLET_IDENTITY_EXISTS', `this purchase was made as ${row.purchaser_id}, the wallet is now ${p.value.id}`);
@@ -367,7 +367,8 @@ export async function buy(wallet: OpenedWallet, params: BuyParams, deps: BuyDeps
 
 // ---------------------------------------------------------------- 150 → 190
 
-type Context = { checked: CheckedInvoice; purchaser: Purchaser; trust: Trust };
+/** A stored purchase, verified again: its invoice, the key that signed its order, the trust of now. */
+export type Context = { checked: CheckedInvoice; purchaser: Purchaser; trust: Trust };
 
 async function reload(wallet: OpenedWallet, id: string): Promise<WalletPurchaseTable> {
   return wallet.db.selectFrom('wallet_purchases').selectAll().where('purchase_id', '=', id).executeTakeFirstOrThrow();
@@ -830,7 +831,7 @@ async function continuePurchase(wallet: OpenedWallet, row: WalletPurchaseTable, 
 }
 
 /** Rebuilds the verified context of a stored purchase: its documents are checked again, as of now. */
-async function contextOf(wallet: OpenedWallet, row: WalletPurchaseTable, deps: BuyDeps): Promise<Result<Context, BuyCode>> {
+export async function contextOf(wallet: OpenedWallet, row: WalletPurchaseTable, deps: Pick<BuyDeps, 'now' | 'fetch' | 'seed' | 'passphrase'>): Promise<Result<Context, BuyCode>> {
   const trust = await trustOf(wallet, deps);
   if (!trust.ok) return trust;
   const orderJws = parseJws(row.order_jws);

@@ -228,7 +228,7 @@ async function readSwap(wallet: OpenedWallet, swapId: string): Promise<StoredSwa
   };
 }
 
-/** Request ids of pending coins that belong to a swap (not to a withdrawal, not to a purchase's change), oldest first. */
+/** Request ids of pending coins that belong to a swap (not to a withdrawal, a purchase's change or a refund), oldest first. */
 async function pendingSwapIds(wallet: OpenedWallet, paymentPartyId?: string): Promise<string[]> {
   let q = wallet.db
     .selectFrom('wallet_coins as c')
@@ -237,7 +237,9 @@ async function pendingSwapIds(wallet: OpenedWallet, paymentPartyId?: string): Pr
     .where('c.state', '=', 'pending')
     .where('c.reserve_pub', 'is', null)
     .where('c.request_id', 'is not', null)
-    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('wallet_purchases as p').select('p.purchase_id').whereRef('p.change_request_id', '=', 'c.request_id'))));
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('wallet_purchases as p').select('p.purchase_id').whereRef('p.change_request_id', '=', 'c.request_id'))))
+    // Nor to a refund's fresh coins (refund.ts).
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('wallet_refunds as r').select('r.request_id').whereRef('r.coins_request_id', '=', 'c.request_id'))));
   if (paymentPartyId !== undefined) q = q.where('d.payment_party_id', '=', paymentPartyId);
   const rows = await q.orderBy('c.derivation_index').execute();
   return [...new Set(rows.map((r) => r.request_id!))];

@@ -207,4 +207,44 @@ export type WalletDatabase = {
   wallet_order_keys: WalletOrderKeyTable;
   wallet_purses: WalletPurseTable;
   wallet_purse_loads: WalletPurseLoadTable;
+  wallet_refunds: WalletRefundTable;
+};
+
+/**
+ * A refund (messages 1110–1200), stored before each message it sends.
+ *   REQUESTED          the signed repayment request (1110) stored, maybe sent
+ *   AWAITING_APPROVAL  the shop's operator must approve it first (--resume asks again)
+ *   PERMITTED          the merchant's permit (1140) verified
+ *   CLAIMING           the claim (1150+1170: countersigned permit, remittance request, envelopes) stored, maybe sent
+ *   REMITTED           the payment server's signed word that it paid (coins unblinded, or the purse credited)
+ *   COMPLETED          our repayment receipt (1190) delivered, its acknowledgement (1200) stored
+ *   REFUSED            the shop refused it (its operator's reason in last_error)
+ */
+export type RefundState = 'REQUESTED' | 'AWAITING_APPROVAL' | 'PERMITTED' | 'CLAIMING' | 'REMITTED' | 'COMPLETED' | 'REFUSED';
+
+export type WalletRefundTable = {
+  request_id: string;
+  purchase_id: string;
+  currency: string;
+  amount: bigint;
+  reason: string;
+  /** The signed repayment request (1110), JWS JSON. */
+  request_jws: string;
+  state: RefundState;
+  permit_id: string | null;
+  /** The merchant-signed permit (1140), JWS JSON. */
+  permit_jws: string | null;
+  /** The claim (POST /v1/repayments body: countersigned permit, remittance request, envelopes), JSON. */
+  claim: string | null;
+  /** The request id of the pending coins of an e-money refund. */
+  coins_request_id: string | null;
+  /** The payment server's signed repayment state `remitted` (1160/1180). */
+  remitted_jws: string | null;
+  /** Our signed repayment receipt (1190). */
+  receipt_jws: string | null;
+  /** The payment server's signed repayment state `completed` (1200). */
+  completed_jws: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
 };

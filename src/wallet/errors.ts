@@ -81,6 +81,16 @@ export const WALLET_ERROR_CODES = [
   'WALLET_PURSE_CURRENCY_MISMATCH',
   // `wallet load --into purse`: an earlier load into this purse is not finished; `wallet load --resume` first.
   'WALLET_PURSE_LOAD_OPEN',
+  // `wallet refund`: the merchant's permit (1140) does not verify or does not answer our repayment request.
+  'WALLET_PERMIT_INVALID',
+  // `wallet refund`: the payment server's signed repayment state (1160/1180, 1200) does not verify or names another permit, amount or state.
+  'WALLET_REPAYMENT_STATE_INVALID',
+  // `wallet refund`: the shop's operator refused the refund (the reason is in the message).
+  'WALLET_REFUND_REFUSED',
+  // `wallet refund`: more than was paid minus what was already refunded (or asked for), or a purchase not paid.
+  'WALLET_REFUND_TOO_MUCH',
+  // `wallet refund --resume REQUEST`: no unfinished refund with that request id.
+  'WALLET_REFUND_NOT_FOUND',
 ] as const;
 
 export type WalletErrorCode = (typeof WALLET_ERROR_CODES)[number];

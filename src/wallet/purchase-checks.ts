@@ -11,11 +11,15 @@ import {
   MONEY_RECEPTION_RESPONSE_TYP,
   parseDocument,
   RECEIPT_TYP,
+  REPAYMENT_PERMIT_TYP,
+  REPAYMENT_STATE_TYP,
   type Completion,
   type HelloResponse,
   type Invoice,
   type Order,
   type Receipt,
+  type RepaymentPermit,
+  type RepaymentState,
 } from '../protocol/documents/index.ts';
 import type { SignerIdentity } from '../protocol/identity.ts';
 import { verifyDocument, type VerifiedDocument, type VerifyCode } from '../protocol/jws.ts';
@@ -36,7 +40,15 @@ export type CheckCode =
   | 'PROTO_DOCUMENT_INVALID'
   | Extract<
       WalletErrorCode,
-      'WALLET_MERCHANT_MISMATCH' | 'WALLET_INVOICE_MISMATCH' | 'WALLET_INVOICE_EXPIRED' | 'WALLET_PAYMENT_SERVER_MISMATCH' | 'WALLET_RECEPTION_INVALID' | 'WALLET_RECEIPT_INVALID' | 'WALLET_COMPLETION_INVALID'
+      | 'WALLET_MERCHANT_MISMATCH'
+      | 'WALLET_INVOICE_MISMATCH'
+      | 'WALLET_INVOICE_EXPIRED'
+      | 'WALLET_PAYMENT_SERVER_MISMATCH'
+      | 'WALLET_RECEPTION_INVALID'
+      | 'WALLET_RECEIPT_INVALID'
+      | 'WALLET_COMPLETION_INVALID'
+      | 'WALLET_PERMIT_INVALID'
+      | 'WALLET_REPAYMENT_STATE_INVALID'
     >;
 
 /** A certified party as the wallet shows it: only fields of a certificate that validated. */
@@ -231,4 +243,64 @@ export async function checkCompletion(jws: unknown, p: { merchantId: string; tra
     return err('WALLET_COMPLETION_INVALID', 'the completion names another transaction or receipt');
   }
   return ok(doc.value);
+}
+
+// ---------------------------------------------------------------- refunds (1140, 1160/1180, 1200)
+
+/**
+ * 1140: the permit, signed by the shop we bought from, answering exactly our
+ * repayment request (its document hash), repaying us (the purchaser of the
+ * invoice) the amount asked in the invoice's mode, by the invoice's payment
+ * server, not yet past its due time.
+ */
+export async function checkPermit(
+  jws: unknown,
+  p: { invoice: CheckedInvoice; requestHash: string; amount: string },
+  trust: Trust,
+  now: Date,
+): Promise<Result<{ permit: RepaymentPermit; permitHash: string }, CheckCode>> {
+  const v = await verifyAs(jws, REPAYMENT_PERMIT_TYP, 'merchant', trust, now);
+  if (!v.ok) return err('WALLET_PERMIT_INVALID', `the repayment permit does not verify: ${v.message}`, { cause: v.code });
+  const i = p.invoice.invoice;
+  if (v.value.signer.partyId !== i.shop.id) return err('WALLET_PERMIT_INVALID', `the permit is signed by ${v.value.signer.partyId}, not by the shop`);
+  const doc = parseDocument(REPAYMENT_PERMIT_TYP, v.value.doc.payload);
+  if (!doc.ok) return err('WALLET_PERMIT_INVALID', 'the permit is not the documented document', doc.details);
+  const r = doc.value;
+  const wrong =
+    r.transactionId !== i.transactionId
+      ? 'transactionId'
+      : r.requestHash !== p.requestHash
+        ? 'requestHash'
+        : r.recipientId !== i.purchaserId
+          ? 'recipientId'
+          : !sameAmount(r.amount, p.amount)
+            ? 'amount'
+            : r.mode !== i.paymentMode
+              ? 'mode'
+              : r.shop.id !== i.shop.id
+                ? 'shop'
+                : r.repayer.id !== i.paymentServer.id
+                  ? 'repayer'
+                  : undefined;
+  if (wrong) return err('WALLET_PERMIT_INVALID', `the permit does not answer our repayment request (${wrong})`, { field: wrong });
+  if (now.getTime() > Date.parse(r.dueTime)) return err('WALLET_PERMIT_INVALID', `the permit was due by ${r.dueTime}`, { field: 'dueTime' });
+  return ok({ permit: r, permitHash: v.value.doc.documentHash });
+}
+
+/** 1160/1180 and 1200: the invoice's payment server's signed word on our permit, in the state expected. */
+export async function checkRepaymentState(
+  jws: unknown,
+  p: { invoice: CheckedInvoice; permit: RepaymentPermit; state: 'remitted' | 'completed' },
+  trust: Trust,
+  now: Date,
+): Promise<Result<RepaymentState, CheckCode>> {
+  const v = await fromPaymentServer(jws, REPAYMENT_STATE_TYP, p.invoice.paymentServer.fingerprint, trust, now);
+  if (!v.ok) return err('WALLET_REPAYMENT_STATE_INVALID', `the repayment state does not verify: ${v.message}`, { cause: v.code });
+  const doc = parseDocument(REPAYMENT_STATE_TYP, v.value.payload);
+  if (!doc.ok) return err('WALLET_REPAYMENT_STATE_INVALID', 'the repayment state is not the documented document', doc.details);
+  const r = doc.value;
+  if (r.permitId !== p.permit.permitId || r.transactionId !== p.permit.transactionId || r.shopId !== p.permit.shop.id || !sameAmount(r.amount, p.permit.amount) || r.state !== p.state) {
+    return err('WALLET_REPAYMENT_STATE_INVALID', `the repayment state does not say our permit ${p.permit.permitId} is ${p.state}`);
+  }
+  return ok(r);
 }

@@ -159,7 +159,7 @@ export async function startWorld(t: TestDatabase, ctx: { after: (fn: () => Promi
       assert.equal(url.pathname, '/v1/ca/crl');
       return new Response(crl.slice(), { status: 200, headers: { 'content-type': 'application/pkix-crl' } });
     }
-    const path = url.pathname.replace(/^\/v1\/orders\/[^/]+\/receipt$/, '/v1/orders/:tx/receipt').replace(/^\/v1\/coins\/[^/]+$/, '/v1/coins/:pub');
+    const path = url.pathname.replace(/^\/v1\/orders\/[^/]+\/receipt$/, '/v1/orders/:tx/receipt').replace(/^\/v1\/coins\/[^/]+$/, '/v1/coins/:pub').replace(/^\/v1\/repayments\/[^/]+\/receipt$/, '/v1/repayments/:permit/receipt');
     const hook = hooks.get(`${init?.method ?? 'GET'} ${path}`);
     const forward = () => fetch(input, init);
     return hook ? hook(url, init, forward) : forward();

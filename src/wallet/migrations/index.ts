@@ -3,6 +3,7 @@ import * as m0001 from './0001-init.ts';
 import * as m0002 from './0002-emoney.ts';
 import * as m0003 from './0003-purchases.ts';
 import * as m0004 from './0004-purses.ts';
+import * as m0005 from './0005-refunds.ts';
 
 /** Ordered by name; never edit a migration that has shipped, add the next one. */
 export const WALLET_MIGRATIONS: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const WALLET_MIGRATIONS: Record<string, Migration> = {
   '0002-emoney': m0002,
   '0003-purchases': m0003,
   '0004-purses': m0004,
+  '0005-refunds': m0005,
 };

@@ -45,7 +45,7 @@ function receiptText(r: ReceiptView): string {
   ].join('\n');
 }
 
-async function askYes(io: Io, question: string): Promise<boolean> {
+export async function askYes(io: Io, question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: false });
   try {
     io.err(`${question} [y/N] `);

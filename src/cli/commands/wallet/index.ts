@@ -3,12 +3,13 @@ import type { Group } from '../../command.ts';
 import { buyCommand, history, show } from './buy.ts';
 import { exportCommand } from './export.ts';
 import { load } from './load.ts';
+import { refundCommand } from './refund.ts';
 import { register } from './register.ts';
 import { init } from './setup.ts';
 import { balance, coins, status } from './views.ts';
 
 export const walletGroup: Group = {
   name: 'wallet',
-  summary: "the shopper's wallet: identity, e-money, purchases",
-  commands: [init, register, load, buyCommand, history, show, exportCommand, status, balance, coins],
+  summary: "the shopper's wallet: identity, e-money, purchases, refunds",
+  commands: [init, register, load, buyCommand, refundCommand, history, show, exportCommand, status, balance, coins],
 };
