@@ -7,6 +7,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { catalogueRoutes } from './routes/catalogue.ts';
 import { orderRoutes } from './routes/orders.ts';
 import { receiptRoutes } from './routes/receipts.ts';
+import { repaymentRoutes } from './routes/repayments.ts';
 
 export function createApp(deps: MerchantDeps, opts: BaseAppOptions = {}): FastifyInstance {
   // An order carries at most 100 lines and a chain of 5 certificates: 256 KiB is ample.
@@ -15,6 +16,7 @@ export function createApp(deps: MerchantDeps, opts: BaseAppOptions = {}): Fastif
   catalogueRoutes(app, deps);
   orderRoutes(app, deps);
   receiptRoutes(app, deps);
+  repaymentRoutes(app, deps);
   adminRoutes(app, deps);
   return app;
 }

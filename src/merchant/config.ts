@@ -46,6 +46,17 @@ export const MerchantConfig = z
     paymentDueMinutes: z.number().int().min(1).max(7 * 24 * 60).default(30),
     refundDays: z.number().int().min(0).max(3650).default(30),
     /**
+     * Refunds (1110 → 1140): a repayment permit can be collected at the
+     * payment server until permissionTime + this many days (its dueTime).
+     */
+    refundPermitDays: z.number().int().min(1).max(365).default(7),
+    /**
+     * true: a repayment request is answered 202 awaiting-approval and its
+     * permit is signed only when an operator approves it (`merchant
+     * approve-refund`, POST /v1/admin/orders/:tx/repayments/:requestId/approve).
+     */
+    refundsNeedApproval: z.boolean().default(false),
+    /**
      * `merchant serve` asks the payment server about unpaid orders every this
      * many seconds, so an order is settled when the shopper's client dies
      * after paying (DESIGN §2). 0: no sweep (POST /v1/admin/orders/:tx/refresh still works).

@@ -1,6 +1,7 @@
 // The merchant server's tables, prefixed `merchant_` so it can share a
 // database with other services. Times are RFC 3339 UTC strings; money is
 // bigint minor units.
+import type { Generated } from 'kysely';
 
 export type PaymentState = 'UNPAID' | 'PAID';
 
@@ -36,6 +37,15 @@ export interface MerchantOrderTable {
   /** The merchant's signed completion (190), answered again to every repeat of the receipt. */
   completion_jws: string | null;
   paid_at: string | null;
+  /**
+   * Refunds (migration 0003), bigint minor units. refund_held: what refunds
+   * hold of the payment — requests awaiting approval, permits neither
+   * expired nor refused, and refunds paid; a new request is taken only by
+   * a conditional update keeping it <= total. refunded: the part the payment
+   * server reports paid (remitted or completed); <= total (CHECK).
+   */
+  refund_held: Generated<bigint>;
+  refunded: Generated<bigint>;
 }
 
 /** Fig. 12: the lines of an order, as signed. */
@@ -59,8 +69,50 @@ export interface MerchantStockSoldTable {
   sold: bigint;
 }
 
+/**
+ * A refund's life (DESIGN §3): awaiting-approval (the shop's operator must
+ * approve) → permitted (the signed permit, 1140) → remitted (the payment
+ * server paid it, 1220) → completed (and holds the shopper's repayment
+ * receipt, 1190). refused: the operator said no. expired: the permit was not
+ * collected by its dueTime (the payment server confirms it never saw it).
+ */
+export const REFUND_STATES = ['awaiting-approval', 'permitted', 'refused', 'remitted', 'completed', 'expired'] as const;
+export type RefundState = (typeof REFUND_STATES)[number];
+
+/** Figs. 17–19: one row per repayment request (1110) with the permit (1140) and what the payment server reported (1220). */
+export interface MerchantRefundTable {
+  transaction_id: string;
+  /** The wallet's requestId; unique per order, so a repeat finds its answer. */
+  request_id: string;
+  /** Document hash of the request: the same request id with another hash is refused. */
+  request_hash: string;
+  /** The signed request (1110) as received, JSON. */
+  request_jws: string;
+  currency: string;
+  amount: bigint;
+  reason: string;
+  state: RefundState;
+  /** Null while awaiting approval, or when refused. */
+  permit_id: string | null;
+  permit_jws: string | null;
+  permit_hash: string | null;
+  permission_time: string | null;
+  due_time: string | null;
+  /** The operator's reason for a refusal. */
+  refusal_reason: string | null;
+  /** The payment server's latest signed repayment state (1220) and, once completed, the shopper's repayment receipt (1190), JSON. */
+  state_jws: string | null;
+  receipt_jws: string | null;
+  created_at: string;
+  decided_at: string | null;
+  remitted_at: string | null;
+  completed_at: string | null;
+  expired_at: string | null;
+}
+
 export interface MerchantDatabase {
   merchant_orders: MerchantOrderTable;
   merchant_order_lines: MerchantOrderLineTable;
   merchant_stock_sold: MerchantStockSoldTable;
+  merchant_refunds: MerchantRefundTable;
 }

@@ -18,12 +18,15 @@ export type MerchantDeps = {
   clock: () => Date;
   /** A fresh transaction id (fig. 11), a ShortId. */
   newTransactionId: () => string;
+  /** A fresh repayment permit id (fig. 18), a ShortId `pm-…`; absent: 128 random bits. */
+  newPermitId?: () => string;
   /** Catches a unique-constraint violation on either dialect. */
   isUniqueViolation: (e: unknown) => boolean;
   /** Per-process memo of certificate and CRL work; every policy check still runs. */
   verificationCache: VerificationCache;
   /**
-   * Asks the payment server about a transaction (settle.ts); tests pass one
+   * Asks the payment server about a transaction (settle.ts) or a repayment
+   * permit (repayment-state.ts); tests pass one
    * that injects into a test app. Absent: the global fetch.
    */
   fetch?: typeof fetch;

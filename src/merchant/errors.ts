@@ -21,6 +21,17 @@ export const MERCHANT_HTTP_ERROR_CODES = [
   'MERCHANT_RECEIPT_INVALID',
   'MERCHANT_RECEIPT_MISMATCH',
   'MERCHANT_PAYMENT_SERVER_UNREACHABLE',
+  'MERCHANT_REPAYMENT_SIGNATURE_INVALID',
+  'MERCHANT_REPAYMENT_INVALID',
+  'MERCHANT_REPAYMENT_MISMATCH',
+  'MERCHANT_REQUEST_CONFLICT',
+  'MERCHANT_REPAYMENT_NOT_ALLOWED',
+  'MERCHANT_REFUND_DEADLINE_PASSED',
+  'MERCHANT_REFUND_EXCEEDS_PAYMENT',
+  'MERCHANT_REPAYMENT_NOT_FOUND',
+  'MERCHANT_REPAYMENT_ALREADY_DECIDED',
+  'MERCHANT_REPAYMENT_STATE_INVALID',
+  'MERCHANT_REPAYMENT_STATE_MISMATCH',
 ] as const;
 export type MerchantHttpErrorCode = (typeof MERCHANT_HTTP_ERROR_CODES)[number];
 
@@ -64,4 +75,23 @@ export const MERCHANT_STATUS: Record<MerchantHttpErrorCode, number> = {
   MERCHANT_RECEIPT_MISMATCH: 422,
   // Settling from the payment server: it could not be reached, or answered something unusable.
   MERCHANT_PAYMENT_SERVER_UNREACHABLE: 502,
+  // Refunds, 1110 → 1140. The repayment request's JWS: not a valid signature of
+  // a certified client or an anonymous key (details.code is the PROTO_ code),
+  // or the signed payload is not a repayment request (details lists the paths).
+  MERCHANT_REPAYMENT_SIGNATURE_INVALID: 403,
+  MERCHANT_REPAYMENT_INVALID: 400,
+  // A request for another transaction than the path's, in another currency, or returning lines the order lacks; details.field names it.
+  MERCHANT_REPAYMENT_MISMATCH: 422,
+  MERCHANT_REQUEST_CONFLICT: 422,
+  // The order is not paid (yet): there is nothing to refund.
+  MERCHANT_REPAYMENT_NOT_ALLOWED: 409,
+  MERCHANT_REFUND_DEADLINE_PASSED: 422,
+  MERCHANT_REFUND_EXCEEDS_PAYMENT: 422,
+  MERCHANT_REPAYMENT_NOT_FOUND: 404,
+  // Approving a refused request, or refusing a permitted one.
+  MERCHANT_REPAYMENT_ALREADY_DECIDED: 409,
+  // 1210/1220: the payment server's repayment state is not its signed word
+  // about this permit. Only the shop asks for it, so these are gateway errors.
+  MERCHANT_REPAYMENT_STATE_INVALID: 502,
+  MERCHANT_REPAYMENT_STATE_MISMATCH: 502,
 };

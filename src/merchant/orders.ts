@@ -98,7 +98,7 @@ function checkLines(order: Order, articles: readonly Article[], sold: ReadonlyMa
 }
 
 /** Whether any signature's protected header carries x5c (or cannot be read: then assume it does). */
-function claimsCertificate(jws: JwsGeneral): boolean {
+export function claimsCertificate(jws: JwsGeneral): boolean {
   return jws.signatures.some((s) => {
     try {
       const header: unknown = JSON.parse(new TextDecoder().decode(decodeBase64url(s.protected)));

@@ -31,12 +31,12 @@ import {
 import { signDocument, verifyDocument, type GeneralJws } from '../protocol/jws.ts';
 import type { CompletionResponse } from '../protocol/messages/merchant.ts';
 import { err, ok, type Result } from '../protocol/result.ts';
-import { parseCertificateDer, x509 } from '../protocol/x509/index.ts';
 import { withRetry } from '../store/index.ts';
 import { CRL_MAX_AGE_SECONDS } from './crl.ts';
 import type { MerchantDatabase, MerchantOrderTable } from './db.ts';
 import type { MerchantDeps } from './deps.ts';
 import type { MerchantHttpErrorCode } from './errors.ts';
+import { sameBytes, signingKeyOf, storedLeafKey } from './payment-server.ts';
 
 type Db = Kysely<MerchantDatabase>;
 type OrderRow = Pick<
@@ -72,30 +72,7 @@ function storedInvoice(row: OrderRow): Invoice {
   return parsed.value;
 }
 
-/** SubjectPublicKeyInfo of the first certificate in the protected header's x5c (verifyDocument has checked it exists). */
-function signingKeyOf(jws: JwsGeneral): Uint8Array | undefined {
-  try {
-    const header = JSON.parse(new TextDecoder().decode(decodeBase64url(jws.signatures[0]!.protected))) as { x5c?: unknown };
-    const first = Array.isArray(header.x5c) ? header.x5c[0] : undefined;
-    if (typeof first !== 'string') return undefined;
-    const cert = parseCertificateDer(Uint8Array.from(atob(first), (c) => c.charCodeAt(0)));
-    return cert.ok ? new Uint8Array(cert.value.publicKey.rawData) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function storedLeafKey(row: OrderRow): Uint8Array {
-  const pems = JSON.parse(row.payment_server_chain) as string[];
-  const cert = new x509.X509Certificate(pems[0]!);
-  return new Uint8Array(cert.publicKey.rawData);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-function sameAmount(a: string, b: string): boolean {
+export function sameAmount(a: string, b: string): boolean {
   const x = parseAmount(a);
   const y = parseAmount(b);
   return x.ok && y.ok && x.value.currency === y.value.currency && x.value.minor === y.value.minor;
@@ -131,7 +108,7 @@ async function checkReceipt(deps: MerchantDeps, row: OrderRow, jws: JwsGeneral):
     });
   }
   const key = signingKeyOf(jws);
-  if (!key || !sameBytes(key, storedLeafKey(row))) {
+  if (!key || !sameBytes(key, storedLeafKey(row.payment_server_chain))) {
     return err('MERCHANT_RECEIPT_WRONG_PAYMENT_SERVER', `the receipt is not signed with the key of the payment server certificate sent with the invoice`, {
       paymentServerId: row.payment_server_id,
     });

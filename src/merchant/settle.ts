@@ -5,13 +5,14 @@
 // Nothing the payment server says is believed unsigned: only its receipt,
 // verified with the key the order's invoice named, settles an order.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeBase64url } from '../protocol/base64url.ts';
-import { INVOICE_TYP, parseDocument, type JwsGeneral } from '../protocol/documents/index.ts';
+import type { JwsGeneral } from '../protocol/documents/index.ts';
 import { PaymentStateAnswer } from '../protocol/messages/merchant.ts';
 import { err, ok, type Result } from '../protocol/result.ts';
 import type { MerchantDeps } from './deps.ts';
 import type { MerchantHttpErrorCode } from './errors.ts';
+import { codeOf, getJson, paymentServerUrl } from './payment-server.ts';
 import { acceptReceipt } from './receipts.ts';
+import { sweepRefundsOnce } from './repayment-state.ts';
 
 export type SettleOutcome = {
   transactionId: string;
@@ -21,42 +22,16 @@ export type SettleOutcome = {
   completion?: JwsGeneral;
 };
 
-const FETCH_TIMEOUT_MS = 5_000;
-const MAX_ANSWER_CHARS = 256 * 1024;
-
-/** Where to ask: the configured address while the order's payment server is still ours, else the invoice's paymentAddress. */
-function paymentServerUrl(deps: MerchantDeps, paymentServerId: string, invoiceJws: string): string {
-  if (deps.paymentServer && deps.paymentServer.partyId === paymentServerId) return deps.paymentServer.url;
-  const jws = JSON.parse(invoiceJws) as JwsGeneral;
-  const invoice = parseDocument(INVOICE_TYP, JSON.parse(new TextDecoder().decode(decodeBase64url(jws.payload))) as unknown);
-  if (!invoice.ok) throw new Error('stored invoice does not parse');
-  return invoice.value.paymentAddress;
-}
-
 type Asked = { kind: 'unknown' } | { kind: 'state'; answer: PaymentStateAnswer };
 
 async function askPaymentServer(deps: MerchantDeps, base: string, transactionId: string): Promise<Result<Asked, MerchantHttpErrorCode>> {
-  const url = new URL(`v1/payments/${encodeURIComponent(deps.signer.partyId)}/${encodeURIComponent(transactionId)}`, base);
-  let status: number;
-  let text: string;
-  try {
-    const res = await (deps.fetch ?? fetch)(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-    status = res.status;
-    text = await res.text();
-  } catch (e) {
-    return err('MERCHANT_PAYMENT_SERVER_UNREACHABLE', `the payment server at ${url.origin} cannot be reached: ${e instanceof Error ? e.name : 'error'}`);
-  }
-  if (text.length > MAX_ANSWER_CHARS) return err('MERCHANT_PAYMENT_SERVER_UNREACHABLE', 'the payment server answered too much', { status });
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return err('MERCHANT_PAYMENT_SERVER_UNREACHABLE', `the payment server answered ${status} without JSON`, { status });
-  }
-  if (status === 404 && typeof body === 'object' && body !== null && (body as { code?: unknown }).code === 'PAY_PAYMENT_UNKNOWN') return ok({ kind: 'unknown' });
+  const got = await getJson(deps, base, `v1/payments/${encodeURIComponent(deps.signer.partyId)}/${encodeURIComponent(transactionId)}`);
+  if (!got.ok) return got;
+  const { status, body } = got.value;
+  if (status === 404 && codeOf(body) === 'PAY_PAYMENT_UNKNOWN') return ok({ kind: 'unknown' });
   if (status !== 200) {
-    const code = typeof body === 'object' && body !== null ? (body as { code?: unknown }).code : undefined;
-    return err('MERCHANT_PAYMENT_SERVER_UNREACHABLE', `the payment server answered ${status}`, { status, ...(typeof code === 'string' ? { cause: code } : {}) });
+    const code = codeOf(body);
+    return err('MERCHANT_PAYMENT_SERVER_UNREACHABLE', `the payment server answered ${status}`, { status, ...(code !== undefined ? { cause: code } : {}) });
   }
   const parsed = PaymentStateAnswer.safeParse(body);
   if (!parsed.success) return err('MERCHANT_PAYMENT_SERVER_UNREACHABLE', 'the payment server answered something that is not a payment state', { status });
@@ -84,7 +59,8 @@ export async function settleFromPaymentServer(deps: MerchantDeps, transactionId:
   if (!asked.ok) return asked;
   if (asked.value.kind === 'unknown') return ok({ transactionId, paymentState: 'UNPAID', paymentServerState: 'UNKNOWN' });
   const { answer } = asked.value;
-  if (answer.state !== 'PAID' || !answer.receipt) return ok({ transactionId, paymentState: 'UNPAID', paymentServerState: answer.state });
+  // Refunded in full since (REPAYMENT_COMPLETION) it was paid all the same: the receipt settles it.
+  if ((answer.state !== 'PAID' && answer.state !== 'REPAYMENT_COMPLETION') || !answer.receipt) return ok({ transactionId, paymentState: 'UNPAID', paymentServerState: answer.state });
   const settled = await acceptReceipt(deps, transactionId, answer.receipt);
   if (!settled.ok) return settled;
   return ok({ transactionId, paymentState: 'PAID', paymentServerState: answer.state, completion: settled.value.response.completion });
@@ -131,8 +107,10 @@ export async function sweepOnce(deps: MerchantDeps, log: SweepLog, signal?: Abor
 }
 
 /**
- * `merchant serve`: a pass every settleSweepSeconds until `signal` aborts. A
- * failed pass (database down) is logged and the next one runs as usual.
+ * `merchant serve`: a pass every settleSweepSeconds until `signal` aborts,
+ * over unpaid orders (sweepOnce) and then refund permits (sweepRefundsOnce in
+ * repayment-state.ts). A failed pass (database down) is logged and the next
+ * one runs as usual.
  */
 export async function runSettlementSweep(deps: MerchantDeps, opts: { signal: AbortSignal; log: SweepLog }): Promise<void> {
   const everyMs = deps.config.settleSweepSeconds * 1000;
@@ -147,6 +125,12 @@ export async function runSettlementSweep(deps: MerchantDeps, opts: { signal: Abo
       await sweepOnce(deps, opts.log, opts.signal);
     } catch (e) {
       opts.log.warn({ error: e instanceof Error ? `${e.name}: ${e.message}` : 'error' }, 'settlement sweep failed');
+    }
+    // The same pass learns what became of refund permits (1210/1220).
+    try {
+      if (!opts.signal.aborted) await sweepRefundsOnce(deps, opts.log, opts.signal);
+    } catch (e) {
+      opts.log.warn({ error: e instanceof Error ? `${e.name}: ${e.message}` : 'error' }, 'refund sweep failed');
     }
   }
 }

@@ -8,6 +8,7 @@ import type { PurchaseOptions } from './money-reception.ts';
 import { coinRoutes } from './routes/coins.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { purchaseRoutes } from './routes/purchase.ts';
+import { repaymentRoutes } from './routes/repayments.ts';
 import { reserveRoutes } from './routes/reserves.ts';
 import { withdrawRoutes } from './routes/withdraw.ts';
 
@@ -38,8 +39,9 @@ export function paymentBodyLimit(keyBits: number): number {
 }
 
 /**
- * With a CA URL, 150 checks every certificate path against the CA's CRL; a
- * CRL that cannot be fetched refuses the request (fail closed: no CRL, no path).
+ * With a CA URL, 150, 1150 and 1190 check every certificate path against the
+ * CA's CRL; a CRL that cannot be fetched refuses the request (fail closed: no
+ * CRL, no path).
  */
 function revocation(deps: PaymentDeps): PurchaseOptions {
   const caCrl = deps.caCrl;
@@ -59,6 +61,8 @@ export function createApp(deps: PaymentDeps, opts: BaseAppOptions = {}): Fastify
   reserveRoutes(app, deps);
   withdrawRoutes(app, deps);
   coinRoutes(app, deps);
-  purchaseRoutes(app, deps, revocation(deps));
+  const documents = revocation(deps);
+  purchaseRoutes(app, deps, documents);
+  repaymentRoutes(app, deps, documents);
   return app;
 }

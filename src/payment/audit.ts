@@ -12,7 +12,8 @@
 import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import { decodeBase64url } from '../protocol/base64url.ts';
 import { verifyEd25519 } from '../protocol/ed25519.ts';
-import { formatAmount } from '../protocol/amount.ts';
+import { formatAmount, parseAmount } from '../protocol/amount.ts';
+import { documentHash } from '../protocol/jws.ts';
 import { accountPaymentSigningBytes, purseRegistrationSigningBytes } from '../protocol/messages/payment.ts';
 import { toBigInt } from '../store/index.ts';
 import type { PaymentBankIncomingTable, PaymentBounceTable, PaymentDatabase, PaymentLedgerTransferTable } from './db.ts';
@@ -22,6 +23,7 @@ import { PAYMENT_MIGRATIONS } from './migrations/index.ts';
 import { PAYMENT_SPENDER } from './ecash-payment.ts';
 import { paymentTransferId } from './paid.ts';
 import { merchantAccount } from './merchants.ts';
+import { refundTransferId, repaymentRef } from './repayments.ts';
 import { withdrawSourceId, withdrawTransferId } from './withdraw.ts';
 
 type Db = Kysely<PaymentDatabase>;
@@ -250,7 +252,130 @@ async function paymentsCheck(db: Db, claims: Claims): Promise<AuditCheck> {
   return check('payments', problems);
 }
 
-/** Each reserve's ledger balance = what was loaded into it − what was withdrawn from it − what it paid as a purse. */
+/** The payload of a stored JWS (JSON) as an object, and its document hash; undefined when it does not decode. */
+async function storedDocument(jws: string): Promise<{ doc: Record<string, unknown>; hash: string } | undefined> {
+  try {
+    const bytes = decodeBase64url((JSON.parse(jws) as { payload: string }).payload);
+    if (!bytes) return undefined;
+    const doc = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+    if (typeof doc !== 'object' || doc === null) return undefined;
+    return { doc: doc as Record<string, unknown>, hash: await documentHash(bytes) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Refunds (issue 5, remittance.ts). Each repayment: of a PAID payment of its
+ * shop and transaction, in its currency, to its purchaser; one posted ledger
+ * transfer refund:<shop>/<permit> of exactly its amount, merchant → float
+ * (mode ecash, with refund envelopes worth exactly that: the float check
+ * covers the rest) or merchant → the purse (mode account, registered to the
+ * recipient); its stored permit and remittance request are the documents its
+ * hashes name, and say what the row says. Each payment: the refunds sum to
+ * its `refunded`, which is not above its amount. Each permit is paid once.
+ */
+async function refundsCheck(db: Db, claims: Claims): Promise<AuditCheck> {
+  const problems: string[] = [];
+  const envelopes = await envelopeSums(db, 'refund');
+  const transfers = new Map((await db.selectFrom('payment_ledger_transfers').selectAll().where('reason', '=', 'refund').execute()).map((t) => [t.id, t]));
+  const purses = new Map((await db.selectFrom('payment_purses').select(['purse_key', 'party_id']).execute()).map((r) => [r.purse_key, r.party_id]));
+  const payments = new Map(
+    (await db.selectFrom('payment_payments').select(['payment_id', 'shop_id', 'transaction_id', 'purchaser_id', 'currency', 'amount', 'state', 'refunded']).execute()).map((p) => [p.payment_id, p]),
+  );
+  // The primary key and the unique permit hash make these impossible; a copied table or a dropped constraint does not.
+  const twice = await db
+    .selectFrom('payment_repayments')
+    .select(['shop_id', 'permit_id', (eb) => eb.fn.countAll().as('n')])
+    .groupBy(['shop_id', 'permit_id'])
+    .having((eb) => eb.fn.countAll(), '>', 1)
+    .execute();
+  for (const r of twice) problems.push(`permit ${r.permit_id} of shop ${r.shop_id} is paid ${Number(r.n)} times`);
+  const sameDocument = await db
+    .selectFrom('payment_repayments')
+    .select(['permit_hash', (eb) => eb.fn.countAll().as('n')])
+    .groupBy('permit_hash')
+    .having((eb) => eb.fn.countAll(), '>', 1)
+    .execute();
+  for (const r of sameDocument) problems.push(`the permit document ${r.permit_hash} is paid ${Number(r.n)} times`);
+
+  const sums = new Map<string, bigint>();
+  const seen = new Set<string>();
+  for (const r of await db.selectFrom('payment_repayments').selectAll().orderBy('shop_id').orderBy('permit_id').execute()) {
+    const label = `refund ${r.permit_id} of shop ${r.shop_id} (transaction ${r.transaction_id}, ${money(r.currency, r.amount)})`;
+    const ref = repaymentRef(r.shop_id, r.permit_id);
+    seen.add(ref);
+    const p = payments.get(r.payment_id);
+    if (!p) problems.push(`${label} is for payment ${r.payment_id}, which does not exist`);
+    else {
+      sums.set(p.payment_id, (sums.get(p.payment_id) ?? 0n) + r.amount);
+      if (p.state !== 'PAID') problems.push(`${label} repays payment ${p.payment_id}, which is ${p.state}`);
+      if (p.shop_id !== r.shop_id || p.transaction_id !== r.transaction_id || p.currency !== r.currency || p.purchaser_id !== r.recipient_id) {
+        problems.push(`${label} to ${r.recipient_id} does not match its payment ${p.payment_id} (shop ${p.shop_id}, transaction ${p.transaction_id}, ${p.currency}, purchaser ${p.purchaser_id})`);
+      }
+    }
+
+    const env = envelopes.get(ref);
+    let to = ledgerAccount.float(r.currency);
+    if (r.mode === 'ecash') {
+      if ((env?.value ?? 0n) !== r.amount) problems.push(`${label} is paid in e-money but its envelopes are worth ${money(r.currency, env?.value ?? 0n)}`);
+      if (env && [...env.currencies].some((c) => c !== r.currency)) problems.push(`${label} has envelopes in ${[...env.currencies].join(', ')}`);
+    } else {
+      if (env) problems.push(`${label} is paid into a purse but has envelopes worth ${env.value}`);
+      const owner = r.purse_key === null ? undefined : purses.get(r.purse_key);
+      if (r.purse_key === null) problems.push(`${label} is paid into a purse but names none`);
+      else {
+        to = ledgerAccount.reserve(r.purse_key);
+        if (owner !== r.recipient_id) problems.push(`${label} is paid into purse ${r.purse_key}, which ${owner === undefined ? 'is not registered' : `belongs to ${owner}`}, not to the recipient ${r.recipient_id}`);
+      }
+    }
+
+    const id = refundTransferId(r.shop_id, r.permit_id);
+    const t = transfers.get(id);
+    transfers.delete(id);
+    if (!t) problems.push(`${label} has no ledger transfer ${id}`);
+    else {
+      claims.add(id);
+      if (t.amount !== r.amount || t.flow !== 'posted' || t.currency !== r.currency || t.debit_account !== merchantAccount(r.shop_id, r.currency) || t.credit_account !== to) {
+        problems.push(`${label} does not match its ledger transfer ${id} (${money(t.currency, t.amount)} ${t.debit_account} → ${t.credit_account}, ${t.flow})`);
+      }
+    }
+
+    // The evidence: the permit the merchant signed and the recipient's claim, as the row records them.
+    const isAmount = (v: unknown) => {
+      const a = typeof v === 'string' ? parseAmount(v) : undefined;
+      return a?.ok === true && a.value.currency === r.currency && a.value.minor === r.amount;
+    };
+    const permit = await storedDocument(r.permit_jws);
+    const request = await storedDocument(r.request_jws);
+    if (!permit || permit.hash !== r.permit_hash) problems.push(`${label}: the stored permit is not the document ${r.permit_hash}`);
+    else {
+      const d = permit.doc;
+      const shop = d.shop as { id?: unknown } | undefined;
+      if (d.permitId !== r.permit_id || shop?.id !== r.shop_id || d.transactionId !== r.transaction_id || d.recipientId !== r.recipient_id || !isAmount(d.amount) || d.mode !== r.mode) {
+        problems.push(`${label}: the stored permit says another permit, shop, transaction, recipient, amount or mode`);
+      }
+    }
+    if (!request || request.hash !== r.request_hash) problems.push(`${label}: the stored remittance request is not the document ${r.request_hash}`);
+    else {
+      const d = request.doc;
+      if (d.permitId !== r.permit_id || d.permitHash !== r.permit_hash || d.recipientId !== r.recipient_id || !isAmount(d.amount) || (d.purseKey ?? null) !== r.purse_key) {
+        problems.push(`${label}: the stored remittance request names another permit, recipient, amount or purse`);
+      }
+    }
+  }
+  for (const p of payments.values()) {
+    const sum = sums.get(p.payment_id) ?? 0n;
+    const label = `payment ${p.payment_id} (shop ${p.shop_id}, transaction ${p.transaction_id}, ${money(p.currency, p.amount)})`;
+    if (sum !== p.refunded) problems.push(`${label} records ${money(p.currency, p.refunded)} refunded but its refunds sum to ${money(p.currency, sum)}`);
+    if (sum > p.amount || p.refunded > p.amount) problems.push(`${label} is refunded more than was paid`);
+  }
+  for (const [ref, env] of envelopes) if (!seen.has(ref)) problems.push(`envelopes worth ${env.value} are issued for refund ${ref}, which does not exist`);
+  for (const id of transfers.keys()) problems.push(`ledger transfer ${id} refunds money for no refund`);
+  return check('refunds', problems);
+}
+
+/** Each reserve's ledger balance = what was loaded into it − what was withdrawn from it − what it paid as a purse + what was refunded into it as a purse. */
 async function reservesCheck(db: Db): Promise<AuditCheck> {
   const problems: string[] = [];
   const loads = new Map<string, bigint>();
@@ -261,15 +386,18 @@ async function reservesCheck(db: Db): Promise<AuditCheck> {
   for (const r of await db.selectFrom('payment_withdrawals').select(['reserve_pub', sumAs('amount')]).groupBy('reserve_pub').execute()) withdrawn.set(r.reserve_pub, toBigInt(r.s));
   const paid = new Map<string, bigint>();
   for (const r of await db.selectFrom('payment_payments').select(['purse_key', sumAs('amount')]).where('state', '=', 'PAID').where('purse_key', 'is not', null).groupBy('purse_key').execute()) paid.set(r.purse_key!, toBigInt(r.s));
+  const refunded = new Map<string, bigint>();
+  for (const r of await db.selectFrom('payment_repayments').select(['purse_key', sumAs('amount')]).where('purse_key', 'is not', null).groupBy('purse_key').execute()) refunded.set(r.purse_key!, toBigInt(r.s));
   const accounts = new Map((await db.selectFrom('payment_ledger_accounts').selectAll().where('kind', '=', 'reserve').execute()).map((a) => [a.id, a]));
   for (const r of await db.selectFrom('payment_reserves').selectAll().execute()) {
     const id = ledgerAccount.reserve(r.reserve_pub);
     const a = accounts.get(id);
     accounts.delete(id);
-    const expected = (loads.get(r.reserve_pub) ?? 0n) - (withdrawn.get(r.reserve_pub) ?? 0n) - (paid.get(r.reserve_pub) ?? 0n);
+    const back = refunded.get(r.reserve_pub) ?? 0n;
+    const expected = (loads.get(r.reserve_pub) ?? 0n) - (withdrawn.get(r.reserve_pub) ?? 0n) - (paid.get(r.reserve_pub) ?? 0n) + back;
     const cur = r.currency;
     if (!a) {
-      if (expected !== 0n || loads.has(r.reserve_pub)) problems.push(`reserve ${r.reserve_pub} has no ledger account but loads − withdrawals − purse payments is ${money(cur, expected)}`);
+      if (expected !== 0n || loads.has(r.reserve_pub) || back !== 0n) problems.push(`reserve ${r.reserve_pub} has no ledger account but loads − withdrawals − purse payments + refunds is ${money(cur, expected)}`);
       continue;
     }
     if (a.currency !== cur) problems.push(`reserve ${r.reserve_pub} is in ${cur} but its ledger account in ${a.currency}`);
@@ -277,7 +405,7 @@ async function reservesCheck(db: Db): Promise<AuditCheck> {
     const ledger = a.credits_posted - a.debits_posted - a.debits_pending;
     if (ledger !== expected) {
       problems.push(
-        `reserve ${r.reserve_pub}: the ledger holds ${money(cur, ledger)} but loads (${money(cur, loads.get(r.reserve_pub) ?? 0n)}) − withdrawals (${money(cur, withdrawn.get(r.reserve_pub) ?? 0n)}) − purse payments (${money(cur, paid.get(r.reserve_pub) ?? 0n)}) is ${money(cur, expected)}`,
+        `reserve ${r.reserve_pub}: the ledger holds ${money(cur, ledger)} but loads (${money(cur, loads.get(r.reserve_pub) ?? 0n)}) − withdrawals (${money(cur, withdrawn.get(r.reserve_pub) ?? 0n)}) − purse payments (${money(cur, paid.get(r.reserve_pub) ?? 0n)}) + refunds (${money(cur, back)}) is ${money(cur, expected)}`,
       );
     }
   }
@@ -507,7 +635,7 @@ async function mirrorCheck(db: Db, kind: 'bank' | 'suspense', facts: LoadingFact
 
 /**
  * Every ledger transfer is explained by a record another check matched it
- * with (a bank entry, a bounce, a withdrawal), and is in the currency of both
+ * with (a bank entry, a bounce, a withdrawal, a payment, a refund), and is in the currency of both
  * its accounts. Runs last: it reads the claims of the others.
  */
 async function transfersCheck(db: Db, claims: Claims): Promise<AuditCheck> {
@@ -516,7 +644,7 @@ async function transfersCheck(db: Db, claims: Claims): Promise<AuditCheck> {
   const transfers = await db.selectFrom('payment_ledger_transfers').select(['id', 'flow', 'debit_account', 'credit_account', 'currency', 'amount', 'reason']).orderBy('id').execute();
   for (const t of transfers) {
     const what = `ledger transfer ${t.id} (${t.flow}, ${money(t.currency, t.amount)} ${t.debit_account} → ${t.credit_account}, reason "${t.reason}")`;
-    if (!claims.has(t.id)) problems.push(`${what} is explained by no bank entry, bounce or withdrawal`);
+    if (!claims.has(t.id)) problems.push(`${what} is explained by no bank entry, bounce, withdrawal, payment or refund`);
     for (const account of [t.debit_account, t.credit_account]) {
       const cur = currencyOf.get(account);
       if (cur !== t.currency) problems.push(`${what} is in ${t.currency} but account ${account} ${cur === undefined ? 'does not exist' : `is in ${cur}`}`);
@@ -551,6 +679,7 @@ export async function auditPayment(db: Db): Promise<AuditReport> {
         await withdrawalsCheck(conn, claims),
         await swapsCheck(conn),
         await paymentsCheck(conn, claims),
+        await refundsCheck(conn, claims),
         await reservesCheck(conn),
         await pursesCheck(conn),
         await loadsCheck(conn, facts, claims),

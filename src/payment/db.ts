@@ -127,9 +127,9 @@ export interface PaymentSwapTable {
 export interface PaymentIssuedEnvelopeTable {
   /** SHA-256 of the blinded message, base64url. */
   envelope_hash: string;
-  /** "withdraw" | "swap" (later: payment change, refunds). */
+  /** "withdraw" | "swap" | "change" | "refund". */
   source: string;
-  /** "<reservePub>/<requestId>" for a withdrawal, the swap id for a swap. */
+  /** "<reservePub>/<requestId>" for a withdrawal, the swap id for a swap, the payment id for change, "<shopId>/<permitId>" for a refund. */
   source_id: string;
   position: number;
   denomination_id: string;
@@ -199,6 +199,13 @@ export interface PaymentPaymentTable {
   purse_key: string | null;
   /** Mode account: the purse key's Ed25519 signature of the payment (accountPaymentSigningBytes), base64url. */
   purse_signature: string | null;
+  /**
+   * Minor units repaid so far (refunds, remittance.ts): the sum of this
+   * payment's repayments, never above `amount` (a CHECK, and the conditional
+   * update that books each refund). `amount` refunded shows as
+   * REPAYMENT_COMPLETION (fig. 13); the row's state stays PAID.
+   */
+  refunded: bigint;
   created_at: string;
 }
 
@@ -213,6 +220,46 @@ export interface PaymentPurseTable {
   registration_jws: string;
   /** The purse key's Ed25519 signature of the binding (base64url). */
   purse_signature: string;
+  created_at: string;
+}
+
+export type RepaymentState = 'remitted' | 'completed';
+
+/**
+ * One refund paid against a merchant's permit (messages 1150 → 1200), keyed
+ * by (shop_id, permit_id): a permit pays at most once.
+ */
+export interface PaymentRepaymentTable {
+  /** The permit's shop: the merchant that signed it, debited. */
+  shop_id: string;
+  permit_id: string;
+  payment_id: string;
+  transaction_id: string;
+  /** The permit's recipientId: the payment's purchaser. */
+  recipient_id: string;
+  /** Who countersigned the permit and signed the remittance request; the receipt (1190) must come from the same key. */
+  signer_kind: 'certified' | 'anonymous';
+  /** certified: SHA-256 (hex) of the leaf certificate's DER; anonymous: the jwk's RFC 7638 thumbprint. */
+  signer_key: string;
+  currency: string;
+  amount: bigint;
+  mode: 'ecash' | 'account';
+  /** Mode account: the purse (reserve key) credited; null for e-money. */
+  purse_key: string | null;
+  /** Document hash of the merchant-signed permit. */
+  permit_hash: string;
+  /** Document hash of the remittance request: the same request again is a replay. */
+  request_hash: string;
+  /** The countersigned permit and the remittance request (JWS JSON), as verified: evidence. */
+  permit_jws: string;
+  request_jws: string;
+  state: RepaymentState;
+  /** The signed RepaymentState `remitted` answered to 1150 (JWS JSON), answered again to a replay. */
+  state_jws: string;
+  /** The recipient's repayment receipt (1190) and the signed `completed` state answered to it. */
+  receipt_jws: string | null;
+  completed_state_jws: string | null;
+  completed_at: string | null;
   created_at: string;
 }
 
@@ -231,4 +278,5 @@ export interface PaymentDatabase {
   payment_merchants: PaymentMerchantTable;
   payment_payments: PaymentPaymentTable;
   payment_purses: PaymentPurseTable;
+  payment_repayments: PaymentRepaymentTable;
 }

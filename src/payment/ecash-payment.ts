@@ -172,28 +172,39 @@ export async function payEcash(deps: PurchaseDeps, request: EcashPaymentRequest)
   }
 }
 
+/**
+ * The state a payment shows (fig. 13): the row's, except that a payment
+ * refunded in full is REPAYMENT_COMPLETION (the row stays PAID: what was paid
+ * and its receipt do not change).
+ */
+export type ShownPaymentState = PaymentPaymentTable['state'] | 'REPAYMENT_COMPLETION';
+
 export type PaymentStateView = {
   shopId: string;
   transactionId: string;
-  state: PaymentPaymentTable['state'];
+  state: ShownPaymentState;
   amount: string;
   invoiceHash: string;
   paidAt?: string;
   /** The signed receipt (180) once PAID: the merchant checks it like the shopper's copy (210). */
   receipt?: GeneralJws;
+  /** Once paid: how much of it was refunded (1150 → 1180), "JPY:0" when nothing. */
+  refunded?: string;
 };
 
 /** GET /v1/payments/:shopId/:transactionId. */
 export async function paymentState(db: Db, shopId: string, transactionId: string): Promise<Result<PaymentStateView, PayHttpErrorCode>> {
   const row = await findPayment(db, shopId, transactionId);
   if (!row) return err('PAY_PAYMENT_UNKNOWN', `no money reception was accepted for transaction ${transactionId} of shop ${shopId}`);
+  const paid = row.state === 'PAID';
   return ok({
     shopId: row.shop_id,
     transactionId: row.transaction_id,
-    state: row.state,
+    state: paid && row.refunded === row.amount ? 'REPAYMENT_COMPLETION' : row.state,
     amount: rowAmount(row),
     invoiceHash: row.invoice_hash,
     ...(row.paid_at !== null ? { paidAt: row.paid_at } : {}),
     ...(row.receipt_jws !== null ? { receipt: JSON.parse(row.receipt_jws) as GeneralJws } : {}),
+    ...(paid ? { refunded: rowAmount({ currency: row.currency, amount: row.refunded }) } : {}),
   });
 }

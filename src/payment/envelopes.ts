@@ -1,7 +1,8 @@
 // Blinded envelopes (RFC 9474 §4.3 inputs), shared by every flow that issues
-// coins: withdrawal, swap, and (issue 4) the change of a payment. Each flow
-// checks its envelopes, signs them outside its transaction (RSA is CPU work
-// that must not hold locks) and records them inside it.
+// coins: withdrawal, swap, the change of a payment (issue 4) and a refund in
+// fresh coins (issue 5). Each flow checks its envelopes, signs them outside
+// its transaction (RSA is CPU work that must not hold locks) and records them
+// inside it.
 //
 // An envelope is signed once (payment_issued_envelopes' primary key is its
 // SHA-256): a wallet that reused one would pay twice for one coin, and the
@@ -21,7 +22,7 @@ import type { PayHttpErrorCode } from './errors.ts';
 type Db = Kysely<PaymentDatabase>;
 type DenominationDeps = Pick<PaymentDeps, 'db' | 'wrapKey' | 'caches'>;
 
-export type IssueSource = 'withdraw' | 'swap' | 'change';
+export type IssueSource = 'withdraw' | 'swap' | 'change' | 'refund';
 
 /** A request that issues coins answers with this; `replay` when it repeats what the first copy got. */
 export type IssueOutcome<T> = { response: T; replay: boolean };

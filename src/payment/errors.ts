@@ -30,6 +30,13 @@ export const PAY_HTTP_ERROR_CODES = [
   'PAY_PURSE_SIGNATURE_INVALID',
   'PAY_PURSE_TAKEN',
   'PAY_PURSE_INSUFFICIENT',
+  'PAY_PERMIT_MISMATCH',
+  'PAY_PERMIT_EXPIRED',
+  'PAY_PERMIT_USED',
+  'PAY_PAYMENT_NOT_PAID',
+  'PAY_REFUND_EXCEEDS_PAYMENT',
+  'PAY_MERCHANT_BALANCE_INSUFFICIENT',
+  'PAY_REPAYMENT_UNKNOWN',
 ] as const;
 export type PayHttpErrorCode = (typeof PAY_HTTP_ERROR_CODES)[number];
 
@@ -73,4 +80,17 @@ export const PAY_STATUS: Record<PayHttpErrorCode, number> = {
   // The key is another party's purse: registering it again is no use.
   PAY_PURSE_TAKEN: 409,
   PAY_PURSE_INSUFFICIENT: 409,
+  // Refunds (1150 → 1220): the permit, the remittance request, the envelopes
+  // or the receipt do not fit together or do not fit this server.
+  PAY_PERMIT_MISMATCH: 422,
+  // Too late for this permit: the shopper asks the shop for a new one.
+  PAY_PERMIT_EXPIRED: 422,
+  // Paid once, to another remittance request.
+  PAY_PERMIT_USED: 409,
+  PAY_PAYMENT_NOT_PAID: 409,
+  PAY_REFUND_EXCEEDS_PAYMENT: 409,
+  // The shop's collected takings do not cover the refund (paid out already):
+  // it is paid once later takings do.
+  PAY_MERCHANT_BALANCE_INSUFFICIENT: 409,
+  PAY_REPAYMENT_UNKNOWN: 404,
 };

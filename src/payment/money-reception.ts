@@ -109,17 +109,19 @@ function verify(deps: PurchaseDeps, opts: PurchaseOptions, document: Document, j
   );
 }
 
-function sameKey(a: SignerIdentity, b: SignerIdentity): boolean {
+/** Whether two verified signers are the same key (certified: the same leaf certificate). */
+export function sameKey(a: SignerIdentity, b: SignerIdentity): boolean {
   if (a.kind === 'certified') return b.kind === 'certified' && a.fingerprint === b.fingerprint;
   return b.kind === 'anonymous' && a.thumbprint === b.thumbprint;
 }
 
-function ownerId(s: SignerIdentity): string {
+/** Who a signer is as a purchaser id: the certified party id, or the anonymous key's thumbprint. */
+export function ownerId(s: SignerIdentity): string {
   return s.kind === 'certified' ? s.partyId : s.thumbprint;
 }
 
 /** The JWS as stored: protected header and signature only (verifyDocument accepted no unprotected header). */
-function normalized(jws: { payload: string; signatures: readonly { protected: string; signature: string }[] }): GeneralJws {
+export function normalized(jws: { payload: string; signatures: readonly { protected: string; signature: string }[] }): GeneralJws {
   return { payload: jws.payload, signatures: jws.signatures.map((s) => ({ protected: s.protected, signature: s.signature })) };
 }
 
@@ -228,6 +230,7 @@ export async function moneyReception(deps: PurchaseDeps, opts: PurchaseOptions, 
         paid_at: null,
         purse_key: null,
         purse_signature: null,
+        refunded: 0n,
         created_at: now.toISOString(),
       })
       .execute();

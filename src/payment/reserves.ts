@@ -66,6 +66,9 @@ export async function reserveView(db: Db, reservePub: string): Promise<ReserveVi
   const paid = purse
     ? await sumOf(db.selectFrom('payment_payments').select(sql<unknown>`cast(sum(amount) as bigint)`.as('s')).where('purse_key', '=', reservePub).where('state', '=', 'PAID').executeTakeFirst())
     : undefined;
+  const refunded = purse
+    ? await sumOf(db.selectFrom('payment_repayments').select(sql<unknown>`cast(sum(amount) as bigint)`.as('s')).where('purse_key', '=', reservePub).executeTakeFirst())
+    : 0n;
   // What may still be withdrawn is the ledger's word (money on hold is not available).
   const balance = (await accountBalance(db, account))?.available ?? 0n;
   const cur = reserve.currency;
@@ -75,6 +78,7 @@ export async function reserveView(db: Db, reservePub: string): Promise<ReserveVi
     credited: formatAmount({ currency: cur, minor: credited }),
     withdrawn: formatAmount({ currency: cur, minor: withdrawn }),
     ...(paid !== undefined ? { paid: formatAmount({ currency: cur, minor: paid }) } : {}),
+    ...(refunded > 0n ? { refunded: formatAmount({ currency: cur, minor: refunded }) } : {}),
     balance: formatAmount({ currency: cur, minor: balance < 0n ? 0n : balance }),
     createdAt: reserve.created_at,
   };

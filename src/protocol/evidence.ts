@@ -1,6 +1,7 @@
 // Purchase evidence (issue 4, DESIGN §2 "both end up holding signed evidence"):
-// one JSON bundle of the signed documents of a purchase, checkable offline by
-// anyone who trusts the CA. docs/EVIDENCE.md documents the format and every check.
+// one JSON bundle of the signed documents of a purchase — and of its refunds
+// that were paid (issue 5, DESIGN §3) — checkable offline by anyone who trusts
+// the CA. docs/EVIDENCE.md documents the format and every check.
 //
 // Time: each document's signatures and chains are validated as of the
 // document's own time field (the order's `time`, the invoice's `billTime`, …),
@@ -10,7 +11,7 @@
 // a certificate listed on any CRL given fails the bundle, whatever the
 // revocation date (until documents are time-stamped by a notary).
 import { z } from 'zod';
-import { parseAmount } from './amount.ts';
+import { formatAmount, parseAmount } from './amount.ts';
 import { decodeBase64, decodeBase64url } from './base64url.ts';
 import {
   COMPLETION_TYP,
@@ -22,6 +23,11 @@ import {
   ORDER_TYP,
   parseDocument,
   RECEIPT_TYP,
+  REMITTANCE_REQUEST_TYP,
+  REPAYMENT_PERMIT_TYP,
+  REPAYMENT_RECEIPT_TYP,
+  REPAYMENT_REQUEST_TYP,
+  REPAYMENT_STATE_TYP,
   rfc3339UtcToMillis,
   ShortId,
   type DocumentOf,
@@ -62,16 +68,44 @@ export const EvidenceDocuments = z.strictObject({
 export type EvidenceDocuments = z.infer<typeof EvidenceDocuments>;
 export type EvidenceDocumentName = keyof EvidenceDocuments;
 
+/** Refunds a bundle may carry: far more partial refunds than any purchase sees, few enough to bound the work. */
+export const MAX_BUNDLE_REFUNDS = 256;
+
+/**
+ * One refund that was paid (DESIGN §3): the documents of messages 1110–1200.
+ * Only a refund the payment server says it remitted is evidence of money
+ * going back; a request or a permit alone proves nothing was paid.
+ */
+export const EvidenceRefund = z.strictObject({
+  /** 1110: the repayment request, signed with the key that signed the order. */
+  request: JwsGeneral,
+  /** 1140/1150: the permit, signed by the shop and countersigned by the purchaser (the claim's copy). */
+  permit: JwsGeneral,
+  /** 1150: the remittance request, signed by the purchaser, naming the permit and where the money goes. */
+  remittanceRequest: JwsGeneral,
+  /** 1160/1180: the payment server's repayment state `remitted`. */
+  remitted: JwsGeneral,
+  /** 1190: the purchaser's repayment receipt. */
+  receipt: JwsGeneral.optional(),
+  /** 1200: the payment server's repayment state `completed`, carrying the receipt. */
+  completed: JwsGeneral.optional(),
+});
+export type EvidenceRefund = z.infer<typeof EvidenceRefund>;
+export type EvidenceRefundDocumentName = keyof EvidenceRefund;
+
 export const EvidenceBundle = z.strictObject({
   format: z.literal(EVIDENCE_FORMAT),
   transactionId: ShortId,
   documents: EvidenceDocuments,
+  /** Refunds of this purchase that were paid (remitted or completed); optional, added with issue 5. */
+  refunds: z.array(EvidenceRefund).max(MAX_BUNDLE_REFUNDS).optional(),
   /** CRLs the wallet kept (DER, standard base64); optional, signed by the CA, so untrusted carriage is fine. */
   crls: z.array(Base64Der).max(MAX_BUNDLE_CRLS).optional(),
 });
 export type EvidenceBundle = z.infer<typeof EvidenceBundle>;
 
 const REQUIRED: readonly EvidenceDocumentName[] = ['order', 'invoice', 'receptionRequest', 'receptionResponse', 'receipt'];
+const REFUND_REQUIRED: readonly EvidenceRefundDocumentName[] = ['request', 'permit', 'remittanceRequest', 'remitted'];
 
 export type EvidenceCode =
   | 'PROTO_EVIDENCE_MALFORMED'
@@ -79,6 +113,8 @@ export type EvidenceCode =
   | 'PROTO_EVIDENCE_SIGNER_MISMATCH'
   | 'PROTO_EVIDENCE_MISMATCH'
   | 'PROTO_EVIDENCE_TIME_INVALID'
+  | 'PROTO_EVIDENCE_REFUND_DUPLICATE'
+  | 'PROTO_EVIDENCE_REFUND_EXCEEDS_PAYMENT'
   | 'PROTO_DOCUMENT_INVALID'
   | VerifyCode;
 
@@ -92,6 +128,20 @@ export type EvidenceParty = {
   notAfter: string;
 };
 export type EvidencePurchaser = ({ kind: 'certified' } & EvidenceParty) | { kind: 'anonymous'; id: string };
+
+/** A refund the bundle proves was paid back. */
+export type EvidenceRefundResult = {
+  permitId: string;
+  amount: string;
+  /** `completed` when the payment server's acknowledgement of the purchaser's receipt is in the bundle. */
+  state: 'remitted' | 'completed';
+  /** true when the purchaser's signed repayment receipt is in the bundle (itself or inside `completed`). */
+  acknowledged: boolean;
+  /** Mode ecash: fresh coins (the remittance request's envelopes hash); mode account: the purse credited. */
+  into: { kind: 'coins'; envelopesHash: string } | { kind: 'purse'; purseKey: string };
+  hashes: Partial<Record<EvidenceRefundDocumentName, string>>;
+  times: Partial<Record<EvidenceRefundDocumentName, string>>;
+};
 
 export type Evidence = {
   proven: true;
@@ -107,6 +157,10 @@ export type Evidence = {
   times: Partial<Record<EvidenceDocumentName, string>>;
   /** true when CRLs were available; then every certificate of every path was checked against them. */
   revocationChecked: boolean;
+  /** Present when the bundle carries refunds: each one proven paid, in the bundle's order. */
+  refunds?: EvidenceRefundResult[];
+  /** Present with `refunds`: their sum, never more than `amount`. */
+  refunded?: string;
 };
 
 export type VerifyBundleOptions = {
@@ -128,11 +182,25 @@ const KINDS = {
   receptionResponse: { typ: MONEY_RECEPTION_RESPONSE_TYP, timeField: 'time', signers: [{ roles: ['payment'] }] },
   receipt: { typ: RECEIPT_TYP, timeField: 'time', signers: [{ roles: ['payment'] }] },
   completion: { typ: COMPLETION_TYP, timeField: 'time', signers: [{ roles: ['merchant'] }] },
-} as const satisfies Record<EvidenceDocumentName, { typ: DocumentTyp; timeField: string; signers: readonly SignerExpectation[] }>;
+} as const satisfies Record<EvidenceDocumentName, Kind>;
 
+/** The refund's documents (DESIGN §3). The permit's two signatures are both validated as of its permissionTime, like the invoice's as of its billTime. */
+const REFUND_KINDS = {
+  request: { typ: REPAYMENT_REQUEST_TYP, timeField: 'time', signers: [{ roles: ['client'], orAnonymous: true }] },
+  permit: { typ: REPAYMENT_PERMIT_TYP, timeField: 'permissionTime', signers: [{ roles: ['merchant'] }, { roles: ['client'], orAnonymous: true }] },
+  remittanceRequest: { typ: REMITTANCE_REQUEST_TYP, timeField: 'time', signers: [{ roles: ['client'], orAnonymous: true }] },
+  remitted: { typ: REPAYMENT_STATE_TYP, timeField: 'time', signers: [{ roles: ['payment'] }] },
+  receipt: { typ: REPAYMENT_RECEIPT_TYP, timeField: 'time', signers: [{ roles: ['client'], orAnonymous: true }] },
+  completed: { typ: REPAYMENT_STATE_TYP, timeField: 'time', signers: [{ roles: ['payment'] }] },
+} as const satisfies Record<EvidenceRefundDocumentName, Kind>;
+
+type Kind = { typ: DocumentTyp; timeField: string; signers: readonly SignerExpectation[] };
 type Kinds = typeof KINDS;
-type Checked<N extends EvidenceDocumentName> = { doc: DocumentOf<Kinds[N]['typ']>; hash: string; time: string; signers: SignerIdentity[] };
+type CheckedAs<T extends DocumentTyp> = { doc: DocumentOf<T>; hash: string; time: string; signers: SignerIdentity[] };
+type Checked<N extends EvidenceDocumentName> = CheckedAs<Kinds[N]['typ']>;
 type Certified = Extract<SignerIdentity, { kind: 'certified' }>;
+/** Where a failure is: a purchase document, or `refunds[2].permit` and the like. */
+type Where = EvidenceDocumentName | 'bundle' | `refunds[${number}]${string}`;
 
 /** CRL max age for evidence: only nextUpdate bounds a CRL (see docs/EVIDENCE.md "Revocation"). */
 const EVIDENCE_CRL_MAX_AGE_SECONDS = 100 * 365 * 86_400;
@@ -149,16 +217,16 @@ function checkOptions(o: VerifyBundleOptions): void {
   if (tol !== undefined && (typeof tol !== 'number' || !(tol >= 0))) throw new TypeError('options.clockToleranceSeconds must be a non-negative number');
 }
 
-function describe(name: EvidenceDocumentName, r: { code: string; message: string; details?: unknown }) {
+function describe(name: Where, r: { code: string; message: string; details?: unknown }) {
   const details = r.details !== undefined && typeof r.details === 'object' && !Array.isArray(r.details) ? { document: name, ...(r.details as object) } : { document: name, ...(r.details !== undefined ? { issues: r.details } : {}) };
   return err(r.code as EvidenceCode, `${name}: ${r.message}`, details);
 }
 
-function mismatch(name: EvidenceDocumentName | 'bundle', field: string, why: string) {
+function mismatch(name: Where, field: string, why: string) {
   return err('PROTO_EVIDENCE_MISMATCH', `${name}: ${why}`, { document: name, field });
 }
 
-function signerMismatch(name: EvidenceDocumentName, why: string) {
+function signerMismatch(name: Where, why: string) {
   return err('PROTO_EVIDENCE_SIGNER_MISMATCH', `${name}: ${why}`, { document: name });
 }
 
@@ -181,6 +249,11 @@ function purchaserIdOf(s: SignerIdentity): string {
   return s.kind === 'certified' ? s.partyId : s.thumbprint;
 }
 
+/** A purchaser key for messages: which certificate, or which anonymous key. */
+function keyText(s: SignerIdentity): string {
+  return s.kind === 'certified' ? `${s.partyId} (certificate ${s.fingerprint})` : `anonymous key ${s.thumbprint}`;
+}
+
 function purchaserText(p: EvidencePurchaser): string {
   return p.kind === 'certified' ? `"${p.name}" (${p.id})` : `anonymous key ${p.id}`;
 }
@@ -190,7 +263,7 @@ function purchaserText(p: EvidencePurchaser): string {
  * to pick the moment of path validation; the signature check that follows
  * covers these very bytes, and the time is read again from the verified document.
  */
-function claimedTime(name: EvidenceDocumentName, jws: { payload: string }): Result<Date, EvidenceCode> {
+function claimedTime(name: Where, field: string, jws: { payload: string }): Result<Date, EvidenceCode> {
   const bytes = decodeBase64url(jws.payload);
   let value: unknown;
   try {
@@ -198,7 +271,6 @@ function claimedTime(name: EvidenceDocumentName, jws: { payload: string }): Resu
   } catch {
     value = undefined;
   }
-  const field = KINDS[name].timeField;
   const raw = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[field] : undefined;
   const ms = typeof raw === 'string' ? rfc3339UtcToMillis(raw) : undefined;
   if (ms === undefined) return err('PROTO_DOCUMENT_INVALID', `${name}: the payload has no RFC 3339 ${field}`, { document: name, field });
@@ -223,6 +295,14 @@ export async function verifyBundle(input: unknown, options: VerifyBundleOptions)
     const missing = REQUIRED.find((k) => !Object.hasOwn(docs, k));
     if (missing) return err('PROTO_EVIDENCE_DOCUMENT_MISSING', `the bundle has no ${missing} document`, { document: missing });
   }
+  const refundEntries = (input as { refunds?: unknown } | null)?.refunds;
+  if (Array.isArray(refundEntries) && refundEntries.length <= MAX_BUNDLE_REFUNDS) {
+    for (const [k, e] of refundEntries.entries()) {
+      if (e === null || typeof e !== 'object' || Array.isArray(e)) continue;
+      const missing = REFUND_REQUIRED.find((d) => !Object.hasOwn(e, d));
+      if (missing) return err('PROTO_EVIDENCE_DOCUMENT_MISSING', `refund ${k} has no ${missing} document`, { document: `refunds[${k}].${missing}` });
+    }
+  }
   const parsed = EvidenceBundle.safeParse(input);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
@@ -232,10 +312,8 @@ export async function verifyBundle(input: unknown, options: VerifyBundleOptions)
   const crls = [...extraCrls, ...(bundle.crls ?? []).map((c) => decodeBase64(c)!)];
   const cache = createVerificationCache({ maxEntries: 64 });
 
-  async function check<N extends EvidenceDocumentName>(name: N): Promise<Result<Checked<N>, EvidenceCode>> {
-    const jws = bundle.documents[name]!;
-    const kind = KINDS[name];
-    const at = claimedTime(name, jws);
+  async function checkAs<T extends DocumentTyp>(name: Where, jws: JwsGeneral, kind: { typ: T; timeField: string; signers: readonly SignerExpectation[] }): Promise<Result<CheckedAs<T>, EvidenceCode>> {
+    const at = claimedTime(name, kind.timeField, jws);
     if (!at.ok) return at;
     if (now !== undefined && at.value.getTime() > now.getTime() + tolerance) {
       return err('PROTO_EVIDENCE_TIME_INVALID', `${name}: dated ${at.value.toISOString()}, after the verification time`, { document: name });
@@ -254,8 +332,9 @@ export async function verifyBundle(input: unknown, options: VerifyBundleOptions)
     const doc = parseDocument(kind.typ, v.value.payload);
     if (!doc.ok) return describe(name, doc);
     const time = (doc.value as Record<string, unknown>)[kind.timeField] as string;
-    return ok({ doc: doc.value as DocumentOf<Kinds[N]['typ']>, hash: v.value.documentHash, time, signers: v.value.signers });
+    return ok({ doc: doc.value as DocumentOf<T>, hash: v.value.documentHash, time, signers: v.value.signers });
   }
+  const check = <N extends EvidenceDocumentName>(name: N): Promise<Result<Checked<N>, EvidenceCode>> => checkAs<Kinds[N]['typ']>(name, bundle.documents[name]!, KINDS[name]);
 
   // 130: the order and its signer, the purchaser.
   const order = await check('order');
@@ -265,6 +344,10 @@ export async function verifyBundle(input: unknown, options: VerifyBundleOptions)
   if (o.purchaserId !== purchaserIdOf(purchaserSigner)) return signerMismatch('order', `names purchaser ${o.purchaserId} but is signed by ${purchaserIdOf(purchaserSigner)}`);
   const purchaser: EvidencePurchaser = purchaserSigner.kind === 'certified' ? { kind: 'certified', ...party(purchaserSigner) } : { kind: 'anonymous', id: purchaserSigner.thumbprint };
   const isPurchaser = (s: SignerIdentity) => s.kind === purchaserSigner.kind && purchaserIdOf(s) === purchaserIdOf(purchaserSigner);
+  // Refund documents must come from the very key that signed the order (fig. 20): the
+  // merchant and the payment server compare certificate fingerprints, not party ids.
+  const isOrderKey = (s: SignerIdentity) =>
+    purchaserSigner.kind === 'certified' ? s.kind === 'certified' && s.fingerprint === purchaserSigner.fingerprint : s.kind === 'anonymous' && s.thumbprint === purchaserSigner.thumbprint;
 
   // 140/150: the invoice, by the shop, accepted (countersigned) by the same purchaser.
   const invoice = await check('invoice');
@@ -306,7 +389,7 @@ export async function verifyBundle(input: unknown, options: VerifyBundleOptions)
   if (q.paymentServerId !== i.paymentServer.id) return mismatch('receptionRequest', 'paymentServerId', `names payment server ${q.paymentServerId}`);
 
   // 160 and 180: signed by the payment server the invoice named, and by no other.
-  const fromInvoicedServer = (name: 'receptionResponse' | 'receipt', s: SignerIdentity) => {
+  const fromInvoicedServer = (name: Where, s: SignerIdentity) => {
     const c = s as Certified;
     return c.partyId === i.paymentServer.id && c.displayName === i.paymentServer.name
       ? undefined
@@ -357,6 +440,138 @@ export async function verifyBundle(input: unknown, options: VerifyBundleOptions)
   ];
   if (completion) statements.push(`shop "${shop.name}" (${shop.id}) confirmed transaction ${i.transactionId} as ${completion.doc.state} at ${completion.time}`);
 
+  // 1110–1200: each refund paid back, then what they add up to.
+  const parsedPaid = parseAmount(i.amount);
+  if (!parsedPaid.ok) throw new Error('a schema-checked invoice amount does not parse');
+  const paid = parsedPaid.value;
+
+  /**
+   * One refund: who signed each document (the order's key, the invoicing shop,
+   * the invoice's payment server) and that each names the one before it.
+   */
+  async function checkRefund(k: number, e: EvidenceRefund): Promise<Result<{ result: EvidenceRefundResult; minor: bigint; statements: string[] }, EvidenceCode>> {
+    const at = (d: string) => `refunds[${k}].${d}` as const;
+
+    // 1110: asked by the purchaser, with the key that signed the order, of this shop for this transaction.
+    const rq = await checkAs(at('request'), e.request, REFUND_KINDS.request);
+    if (!rq.ok) return rq;
+    if (!isOrderKey(rq.value.signers[0]!)) return signerMismatch(at('request'), `signed by ${keyText(rq.value.signers[0]!)}, not with the key that signed the order`);
+    const q = rq.value.doc;
+    if (q.transactionId !== i.transactionId) return mismatch(at('request'), 'transactionId', `asks about transaction ${q.transactionId}`);
+    if (q.shopId !== i.shop.id) return mismatch(at('request'), 'shopId', `is addressed to shop ${q.shopId}`);
+
+    // 1140/1150: the invoicing shop's permit answering that request, countersigned by the same key.
+    const pm = await checkAs(at('permit'), e.permit, REFUND_KINDS.permit);
+    if (!pm.ok) return pm;
+    const permitter = pm.value.signers[0] as Certified;
+    if (permitter.partyId !== i.shop.id || permitter.displayName !== i.shop.name) {
+      return signerMismatch(at('permit'), `signed by shop ${permitter.partyId} "${permitter.displayName}", the invoice is from ${i.shop.id} "${i.shop.name}"`);
+    }
+    if (!isOrderKey(pm.value.signers[1]!)) return signerMismatch(at('permit'), `countersigned by ${keyText(pm.value.signers[1]!)}, not with the key that signed the order`);
+    const p = pm.value.doc;
+    const permitAmount = parseAmount(p.amount);
+    if (p.requestHash !== rq.value.hash) return mismatch(at('permit'), 'requestHash', 'answers another repayment request');
+    if (p.transactionId !== i.transactionId) return mismatch(at('permit'), 'transactionId', `permits a refund of transaction ${p.transactionId}`);
+    if (p.recipientId !== i.purchaserId) return mismatch(at('permit'), 'recipientId', `repays ${p.recipientId}, the invoice's purchaser is ${i.purchaserId}`);
+    if (p.mode !== i.paymentMode) return mismatch(at('permit'), 'mode', `repays by ${p.mode}, the purchase was paid by ${i.paymentMode}`);
+    if (p.shop.id !== i.shop.id || p.shop.name !== i.shop.name) return mismatch(at('permit'), 'shop', `names shop ${p.shop.id}`);
+    if (p.repayer.id !== i.paymentServer.id || p.repayer.name !== i.paymentServer.name) return mismatch(at('permit'), 'repayer', `names repayer ${p.repayer.id}, the invoice's payment server is ${i.paymentServer.id}`);
+    if (!permitAmount.ok || permitAmount.value.currency !== paid.currency || permitAmount.value.minor <= 0n) {
+      return mismatch(at('permit'), 'amount', `permits ${p.amount} of a purchase paid in ${i.amount}`);
+    }
+
+    // 1150: the purchaser's claim of that permit at the invoice's payment server.
+    const rr = await checkAs(at('remittanceRequest'), e.remittanceRequest, REFUND_KINDS.remittanceRequest);
+    if (!rr.ok) return rr;
+    if (!isOrderKey(rr.value.signers[0]!)) return signerMismatch(at('remittanceRequest'), `signed by ${keyText(rr.value.signers[0]!)}, not with the key that signed the order`);
+    const c = rr.value.doc;
+    if (c.permitId !== p.permitId) return mismatch(at('remittanceRequest'), 'permitId', `claims permit ${c.permitId}`);
+    if (c.permitHash !== pm.value.hash) return mismatch(at('remittanceRequest'), 'permitHash', 'claims another permit');
+    if (c.transactionId !== p.transactionId) return mismatch(at('remittanceRequest'), 'transactionId', `names transaction ${c.transactionId}`);
+    if (c.recipientId !== p.recipientId) return mismatch(at('remittanceRequest'), 'recipientId', `names recipient ${c.recipientId}`);
+    if (c.paymentServerId !== i.paymentServer.id) return mismatch(at('remittanceRequest'), 'paymentServerId', `is addressed to payment server ${c.paymentServerId}`);
+    if (!sameAmount(c.amount, p.amount)) return mismatch(at('remittanceRequest'), 'amount', `claims ${c.amount} of a permit for ${p.amount}`);
+    if (c.mode !== p.mode) return mismatch(at('remittanceRequest'), 'mode', `claims by ${c.mode}, the permit says ${p.mode}`);
+
+    // 1160/1180 and 1200: the invoice's payment server says it paid this permit.
+    const stateOf = async (d: 'remitted' | 'completed', jws: JwsGeneral) => {
+      const s = await checkAs(at(d), jws, REFUND_KINDS[d]);
+      if (!s.ok) return s;
+      const wrong = fromInvoicedServer(at(d), s.value.signers[0]!);
+      if (wrong) return wrong;
+      const r = s.value.doc;
+      if (r.state !== d) return mismatch(at(d), 'state', `says ${r.state}`);
+      if (r.permitId !== p.permitId) return mismatch(at(d), 'permitId', `is about permit ${r.permitId}`);
+      if (r.transactionId !== p.transactionId) return mismatch(at(d), 'transactionId', `names transaction ${r.transactionId}`);
+      if (r.shopId !== p.shop.id) return mismatch(at(d), 'shopId', `names shop ${r.shopId}`);
+      if (!sameAmount(r.amount, p.amount)) return mismatch(at(d), 'amount', `repaid ${r.amount} of a permit for ${p.amount}`);
+      return s;
+    };
+    const remitted = await stateOf('remitted', e.remitted);
+    if (!remitted.ok) return remitted;
+    const completed = e.completed === undefined ? undefined : await stateOf('completed', e.completed);
+    if (completed && !completed.ok) return completed;
+
+    // 1190: the purchaser's receipt of this permit — given, or carried inside `completed`.
+    const carried = completed?.value.doc.repaymentReceipt;
+    if (e.receipt && carried && carried.payload !== e.receipt.payload) return mismatch(at('completed'), 'repaymentReceipt', 'carries another repayment receipt than the bundle');
+    const receiptJws = e.receipt ?? carried;
+    let receipt: CheckedAs<typeof REPAYMENT_RECEIPT_TYP> | undefined;
+    if (receiptJws) {
+      const where = e.receipt ? at('receipt') : at('completed.repaymentReceipt');
+      const rc = await checkAs(where, receiptJws, REFUND_KINDS.receipt);
+      if (!rc.ok) return rc;
+      if (!isOrderKey(rc.value.signers[0]!)) return signerMismatch(where, `signed by ${keyText(rc.value.signers[0]!)}, not with the key that signed the order`);
+      const r = rc.value.doc;
+      if (r.permitId !== p.permitId) return mismatch(where, 'permitId', `acknowledges permit ${r.permitId}`);
+      if (r.permitHash !== pm.value.hash) return mismatch(where, 'permitHash', 'acknowledges another permit');
+      if (r.transactionId !== p.transactionId) return mismatch(where, 'transactionId', `names transaction ${r.transactionId}`);
+      if (r.recipientId !== p.recipientId) return mismatch(where, 'recipientId', `names recipient ${r.recipientId}`);
+      if (!sameAmount(r.amount, p.amount)) return mismatch(where, 'amount', `acknowledges ${r.amount} of a permit for ${p.amount}`);
+      receipt = rc.value;
+    }
+
+    const docs = { request: rq.value, permit: pm.value, remittanceRequest: rr.value, remitted: remitted.value, receipt, completed: completed?.value };
+    const hashes: EvidenceRefundResult['hashes'] = {};
+    const times: EvidenceRefundResult['times'] = {};
+    for (const [d, v] of Object.entries(docs) as [EvidenceRefundDocumentName, { hash: string; time: string } | undefined][]) {
+      if (!v) continue;
+      hashes[d] = v.hash;
+      times[d] = v.time;
+    }
+    const into: EvidenceRefundResult['into'] = c.purseKey !== undefined ? { kind: 'purse', purseKey: c.purseKey } : { kind: 'coins', envelopesHash: c.envelopesHash! };
+    const server = remitted.value.signers[0] as Certified;
+    const said = [
+      `shop "${permitter.displayName}" (${permitter.partyId}) permitted refund ${p.amount} of transaction ${p.transactionId} to purchaser ${purchaserText(purchaser)} at ${p.permissionTime} (permit ${p.permitId}, answering the purchaser's request of ${q.time})`,
+      `payment server "${server.displayName}" (${server.partyId}) paid ${p.amount} back to purchaser ${purchaserText(purchaser)} at ${remitted.value.time} (permit ${p.permitId}, ${into.kind === 'purse' ? `into purse ${into.purseKey}` : 'as fresh e-money'})`,
+    ];
+    if (receipt) said.push(`purchaser ${purchaserText(purchaser)} acknowledged receiving refund ${p.amount} at ${receipt.time} (permit ${p.permitId})`);
+    return ok({
+      result: { permitId: p.permitId, amount: p.amount, state: completed ? 'completed' : 'remitted', acknowledged: receipt !== undefined, into, hashes, times },
+      minor: permitAmount.value.minor,
+      statements: said,
+    });
+  }
+  let refunded = 0n;
+  const permitIds = new Map<string, number>();
+  const refunds: EvidenceRefundResult[] = [];
+  for (const [k, entry] of (bundle.refunds ?? []).entries()) {
+    const where = `refunds[${k}]` as const;
+    const checked = await checkRefund(k, entry);
+    if (!checked.ok) return checked;
+    const { result, statements: said } = checked.value;
+    const earlier = permitIds.get(result.permitId);
+    if (earlier !== undefined) return err('PROTO_EVIDENCE_REFUND_DUPLICATE', `${where}: permit ${result.permitId} is already refunds[${earlier}]: a permit pays once`, { document: `${where}.permit`, field: 'permitId' });
+    permitIds.set(result.permitId, k);
+    refunded += checked.value.minor;
+    if (refunded > paid.minor) {
+      const total = formatAmount({ currency: paid.currency, minor: refunded });
+      return err('PROTO_EVIDENCE_REFUND_EXCEEDS_PAYMENT', `${where}: the refunds up to here add up to ${total}, more than the ${i.amount} paid`, { document: where, field: 'amount', refunded: total, paid: i.amount });
+    }
+    refunds.push(result);
+    statements.push(...said);
+  }
+
   const entries = { hello, order: order.value, invoice: invoice.value, receptionRequest: request.value, receptionResponse: response.value, receipt: receipt.value, completion };
   const hashes: Evidence['hashes'] = {};
   const times: Evidence['times'] = {};
@@ -375,5 +590,6 @@ export async function verifyBundle(input: unknown, options: VerifyBundleOptions)
     hashes,
     times,
     revocationChecked: crls.length > 0,
+    ...(bundle.refunds && bundle.refunds.length > 0 ? { refunds, refunded: formatAmount({ currency: paid.currency, minor: refunded }) } : {}),
   });
 }

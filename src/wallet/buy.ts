@@ -571,7 +571,7 @@ async function releaseRefusedPayment<F extends { ok: false; code: string; messag
     what: 'the payment state request',
   });
   if (!state.ok) return stopped(wallet, row.purchase_id, refusal, deps.now());
-  const paidReceipt = state.value.value.state === 'PAID' ? state.value.value.receipt : undefined;
+  const paidReceipt = state.value.value.state === 'PAID' || state.value.value.state === 'REPAYMENT_COMPLETION' ? state.value.value.receipt : undefined;
 
   const given = await wallet.db.selectFrom('wallet_coins').select(['coin_pub', 'value']).where('spent_in', '=', row.purchase_id).where('state', '=', 'spent').execute();
   const lost = new Set<string>();

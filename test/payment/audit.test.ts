@@ -78,7 +78,7 @@ for (const t of testDatabases()) {
       const b = await books(ctx, t);
       const before = await everything(b.db);
       const report = await auditPayment(b.db);
-      assert.deepEqual(report.checks.map((c) => c.name), ['schema', 'ledger', 'float', 'coins', 'withdrawals', 'swaps', 'payments', 'reserves', 'purses', 'loads', 'bounces', 'bank', 'suspense', 'transfers']);
+      assert.deepEqual(report.checks.map((c) => c.name), ['schema', 'ledger', 'float', 'coins', 'withdrawals', 'swaps', 'payments', 'refunds', 'reserves', 'purses', 'loads', 'bounces', 'bank', 'suspense', 'transfers']);
       assert.deepEqual(report.checks.filter((c) => !c.ok), []);
       assert.equal(report.ok, true);
       assert.equal(await everything(b.db), before);

@@ -8,6 +8,7 @@ import { createBaseApp } from '../../src/http/app.ts';
 import { addMerchant, merchantAccount } from '../../src/payment/merchants.ts';
 import type { PurchaseOptions } from '../../src/payment/money-reception.ts';
 import { purchaseRoutes } from '../../src/payment/routes/purchase.ts';
+import { repaymentRoutes } from '../../src/payment/routes/repayments.ts';
 import { decodeBase64url, encodeBase64url } from '../../src/protocol/base64url.ts';
 import { INVOICE_TYP, MONEY_RECEPTION_REQUEST_TYP, parseDocument, type Invoice } from '../../src/protocol/documents/index.ts';
 import { signEd25519 } from '../../src/protocol/ed25519.ts';
@@ -157,7 +158,7 @@ export async function unblindChange(pending: readonly PendingCoin[], signatures:
   }
 }
 
-/** Everything a refused purchase must leave as it was: the books, the coins and the payments. */
+/** Everything a refused purchase or refund must leave as it was: the books, the coins, the payments and the refunds. */
 export async function everything(env: Env): Promise<unknown> {
   const db = env.p.deps.db;
   return {
@@ -165,6 +166,7 @@ export async function everything(env: Env): Promise<unknown> {
     payments: await db.selectFrom('payment_payments').selectAll().orderBy('payment_id').execute(),
     merchants: await db.selectFrom('payment_merchants').selectAll().orderBy('merchant_id').execute(),
     purses: await db.selectFrom('payment_purses').selectAll().orderBy('purse_key').execute(),
+    repayments: await db.selectFrom('payment_repayments').selectAll().orderBy('shop_id').orderBy('permit_id').execute(),
   };
 }
 
@@ -185,6 +187,7 @@ export async function setUpPurchase(t: TestDatabase, ctx: { after: (fn: () => Pr
   const purchaseOpts: PurchaseOptions = opts.withCrls ? { crls: async () => crls.current } : {};
   const app = createBaseApp({ bodyLimit: 64 * 1024 });
   purchaseRoutes(app, p.deps, purchaseOpts);
+  repaymentRoutes(app, p.deps, purchaseOpts);
   await app.ready();
   ctx.after(() => app.close());
   const merchant = await p.pki.leaf({ role: 'merchant', partyId: SHOP.id, displayName: SHOP.name });

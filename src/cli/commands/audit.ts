@@ -40,12 +40,16 @@ export const audit: Command = {
   },
   details: `Checks: schema (all migrations applied), ledger (balances sum to zero, match their transfers),
 float (= envelopes issued − coins spent, per currency), coins (spent once, at their key's value),
-withdrawals and swaps (amount = envelopes = coins or ledger transfer), reserves (ledger = loads −
-withdrawals), loads (each incoming bank entry: one load or one bounce of its amount), bounces
-(state agrees with the held money), bank (mirror = −received + bounces paid back), suspense
-(= bounced − paid back; holds = bounces held) and transfers (each explained by a bank entry,
-bounce or withdrawal, in its accounts' currency). Reads only, from one snapshot (one read-only
-transaction): safe on a running server's database.
+withdrawals and swaps (amount = envelopes = coins or ledger transfer), payments (coins = amount +
+change, transfer float or purse → merchant, a purse payment signed by its purse key), refunds
+(per payment ≤ paid = Σ refunds = refunded; transfer merchant → float or purse; envelopes =
+amount; each permit once), reserves (ledger = loads − withdrawals − purse payments + refunds
+into the purse), purses (each binding signed by its purse key), loads (each incoming bank entry:
+one load or one bounce of its amount), bounces (state agrees with the held money), bank (mirror
+= −received + bounces paid back), suspense (= bounced − paid back; holds = bounces held) and
+transfers (each explained by a bank entry, bounce, withdrawal, payment or refund, in its
+accounts' currency). Reads only, from one snapshot (one read-only transaction): safe on a
+running server's database.
 Exit 0 when sound, 1 with the report (JSON: code PAY_AUDIT_FAILED) on any violation.`,
   async run({ values, positionals }, io) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);

@@ -70,6 +70,8 @@ export const PaymentStateAnswer = z.strictObject({
   invoiceHash: Sha256B64u,
   paidAt: Rfc3339Utc.optional(),
   receipt: JwsGeneral.optional(),
+  /** Once paid: the part refunded (1150 → 1180); refunded in full, the state is REPAYMENT_COMPLETION. */
+  refunded: AmountString.optional(),
 });
 export type PaymentStateAnswer = z.infer<typeof PaymentStateAnswer>;
 

@@ -87,7 +87,9 @@ export const ReserveView = z.strictObject({
   withdrawn: AmountString,
   /** A purse (mode account) only: everything it paid to merchants so far. */
   paid: AmountString.optional(),
-  /** What may still be withdrawn or paid: credited − withdrawn − paid. */
+  /** A purse only, once a refund in mode account was paid into it: everything refunded into it so far. */
+  refunded: AmountString.optional(),
+  /** What may still be withdrawn or paid: credited − withdrawn − paid + refunded. */
   balance: AmountString,
   createdAt: z.string(),
 });

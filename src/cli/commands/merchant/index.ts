@@ -1,10 +1,11 @@
 // `quittance merchant …`: run and operate the shop.
 import type { Group } from '../../command.ts';
 import { orders, show } from './orders.ts';
+import { approveRefund, refunds, refuseRefund } from './refunds.ts';
 import { init, serve } from './setup.ts';
 
 export const merchantGroup: Group = {
   name: 'merchant',
-  summary: 'merchant server (catalogue, signed hello, orders → signed invoices)',
-  commands: [init, serve, orders, show],
+  summary: 'merchant server (catalogue, signed hello, orders → signed invoices, refund permits)',
+  commands: [init, serve, orders, show, refunds, approveRefund, refuseRefund],
 };

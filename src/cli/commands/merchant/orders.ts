@@ -1,12 +1,18 @@
 // `quittance merchant orders` and `quittance merchant show TX`: the shop's
 // orders from its database (no passphrase needed).
-import { getOrder, listOrders, type OrderDetail, type OrderSummary } from '../../../merchant/views.ts';
+import { getOrder, listOrders, type OrderDetail, type OrderSummary, type RefundSummary } from '../../../merchant/views.ts';
 import { EXIT, UsageError, integerOption, type Command } from '../../command.ts';
 import { failWith, printResult } from '../../output.ts';
 import * as S from './shared.ts';
 
 function row(o: OrderSummary): string {
-  return `${o.transactionId}  ${o.paymentState.padEnd(6)}  ${o.amount.padStart(12)}  ${o.paymentMode.padEnd(7)}  ${o.billTime}  ${o.purchaserKind === 'anonymous' ? `anonymous ${o.purchaserId}` : o.purchaserId}`;
+  return `${o.transactionId}  ${o.state.padEnd(18)}  ${o.amount.padStart(12)}  ${o.paymentMode.padEnd(7)}  ${o.billTime}  ${o.purchaserKind === 'anonymous' ? `anonymous ${o.purchaserId}` : o.purchaserId}`;
+}
+
+function refundLine(r: RefundSummary): string {
+  const permit = r.permitId !== undefined ? `  permit ${r.permitId} due ${r.dueTime ?? ''}` : '';
+  const refused = r.refusalReason !== undefined ? `  refused: ${r.refusalReason}` : '';
+  return `    ${r.requestId.padEnd(24)} ${r.state.padEnd(17)} ${r.amount.padStart(12)}  "${r.reason}"${permit}${refused}`;
 }
 
 function detail(o: OrderDetail): string {
@@ -14,7 +20,8 @@ function detail(o: OrderDetail): string {
   return (
     [
       `transaction   ${o.transactionId}`,
-      `state         ${o.paymentState}${o.paidAt !== undefined ? ` (paid ${o.paidAt})` : ''}`,
+      `state         ${o.state}${o.paidAt !== undefined ? ` (paid ${o.paidAt})` : ''}`,
+      ...(o.refunds.length > 0 ? [`refunded      ${o.refunded}`] : []),
       `purchaser     ${o.purchaserId} (${o.purchaserKind})`,
       `amount        ${o.amount} (${o.paymentMode}, payment server ${o.paymentServerId})`,
       `billed        ${o.billTime}`,
@@ -24,6 +31,7 @@ function detail(o: OrderDetail): string {
       `invoice hash  ${o.invoiceHash}`,
       '  lines:',
       ...lines,
+      ...(o.refunds.length > 0 ? ['  refunds:', ...o.refunds.map(refundLine)] : []),
     ].join('\n') + '\n'
   );
 }
@@ -45,7 +53,7 @@ export const orders: Command = {
 
 export const show: Command = {
   name: 'show',
-  summary: 'show one order: lines, state, hashes (--json adds the signed order and invoice)',
+  summary: 'show one order: lines, state, hashes, refunds (--json adds the signed documents)',
   options: { data: S.DATA, db: S.DB, json: S.JSON_OUT },
   args: 'TX',
   details: 'Reads the database only; needs no passphrase.',

@@ -18,8 +18,9 @@ export const exportCommand: Command = {
   },
   details: `The bundle (format quittance.evidence.v1) holds the order, the countersigned invoice,
 the money reception request and response, the receipt, and the hello and completion when
-kept, each as the JWS received, with the signers' certificate chains inside. Only a PAID or
-COMPLETED purchase can be exported.`,
+kept, and every refund paid back (request, countersigned permit, claim, the payment
+server's signed state, the repayment receipt), each as the JWS received, with the signers'
+certificate chains inside. Only a PAID or COMPLETED purchase can be exported.`,
   async run({ values, positionals }, io) {
     const id = positionals[0];
     if (id === undefined || positionals.length !== 1) throw new UsageError('give one transaction id (see `wallet history`)');
@@ -36,7 +37,9 @@ COMPLETED purchase can be exported.`,
         throw e;
       }
       const documents = Object.keys(bundle.value.documents);
-      S.printResult(io, json, { transactionId: bundle.value.transactionId, file: out, documents }, `wrote the evidence of ${bundle.value.transactionId} to ${out} (${documents.join(', ')})\n`);
+      const refunds = bundle.value.refunds?.length ?? 0;
+      const also = refunds > 0 ? ` and ${refunds} refund${refunds === 1 ? '' : 's'}` : '';
+      S.printResult(io, json, { transactionId: bundle.value.transactionId, file: out, documents, refunds }, `wrote the evidence of ${bundle.value.transactionId} to ${out} (${documents.join(', ')})${also}\n`);
       return EXIT.OK;
     });
   },
