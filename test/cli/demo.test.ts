@@ -39,6 +39,7 @@ function exitCode(child: ChildProcess): Promise<number | null> {
 }
 
 const randomBase = () => 20_000 + Math.floor(Math.random() * 20_000);
+const pick = (r: { state: string; amount: string }) => ({ state: r.state, amount: r.amount });
 
 describe('quittance demo (real process)', () => {
   const tmp = tempDir('quittance-demo-');
@@ -156,6 +157,36 @@ describe('quittance demo (real process)', () => {
     assert.match(audit.out, /ok\s+purses/);
   });
 
+  test('refunds: the identified purchase in part, then the rest, and the purse purchase in full; money back, the evidence with refunds verifies, the books agree', async () => {
+    const history = JSON.parse((await cli(['wallet', 'history', '--data', wallet, '--json'], {})).out) as { purchases: { transactionId: string; mode: string }[] };
+    const [coinsTx, , purseTx] = history.purchases.map((p) => p.transactionId);
+    const part = await cli(['wallet', 'refund', coinsTx!, '--data', wallet, '--amount', 'JPY:1000', '--reason', 'ARTICLE A returned', '--yes', '--json']);
+    assert.equal(part.code, 0, part.err);
+    assert.deepEqual(pick(JSON.parse(part.out)), { state: 'COMPLETED', amount: 'JPY:1000' });
+    const rest = await cli(['wallet', 'refund', coinsTx!, '--data', wallet, '--reason', 'the rest', '--yes', '--json']);
+    assert.equal(rest.code, 0, rest.err);
+    assert.deepEqual(pick(JSON.parse(rest.out)), { state: 'COMPLETED', amount: 'JPY:3000' });
+    const more = await cli(['wallet', 'refund', coinsTx!, '--data', wallet, '--amount', 'JPY:1', '--yes']);
+    assert.equal(more.code, 1);
+    assert.match(more.err, /^WALLET_REFUND_TOO_MUCH: /);
+    const purse = await cli(['wallet', 'refund', purseTx!, '--data', wallet, '--yes', '--json']);
+    assert.equal(purse.code, 0, purse.err);
+    // 4,000 back as coins, 4,000 back into the purse.
+    assert.equal(await walletBalance(), 'JPY:8000');
+    const balance = JSON.parse((await cli(['wallet', 'balance', '--data', wallet, '--json'], {})).out) as { purses: { balance: string }[] };
+    assert.equal(balance.purses[0]!.balance, 'JPY:5000');
+
+    const bundle = join(tmp.dir, 'refunded.json');
+    assert.equal((await cli(['wallet', 'export', coinsTx!, '--data', wallet, '--out', bundle], {})).code, 0);
+    const verified = await cli(['verify', bundle, '--ca', demo.ready.ca_cert], {});
+    assert.equal(verified.code, 0, verified.err);
+    assert.match(verified.out, /permitted refund JPY:1000/);
+    assert.match(verified.out, /paid JPY:3000 back/);
+    const audit = await cli(['audit', '--data', join(data, 'payment')], {});
+    assert.equal(audit.code, 0, audit.out + audit.err);
+    assert.match(audit.out, /ok\s+refunds/);
+  });
+
   test('SIGTERM stops it with exit 0; a second run reuses the directory: same shopper, same money, the shop still sells', async () => {
     demo.child.kill('SIGTERM');
     assert.equal(await exitCode(demo.child), 0, demo.stderr());
@@ -176,7 +207,7 @@ describe('quittance demo (real process)', () => {
     const buy = await cli(['wallet', 'buy', '--data', wallet, '--merchant', urls.merchant, '--item', 'ARTICLE D:1', '--yes', '--json']);
     assert.equal(buy.code, 0, buy.err);
     assert.equal((JSON.parse(buy.out) as { state: string }).state, 'COMPLETED');
-    assert.equal(await walletBalance(), 'JPY:3500');
+    assert.equal(await walletBalance(), 'JPY:7500');
 
     demo.child.kill('SIGTERM');
     assert.equal(await exitCode(demo.child), 0, demo.stderr());
