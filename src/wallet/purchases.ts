@@ -34,6 +34,8 @@ export type PurchaseDetail = PurchaseSummary & {
   paymentRequest: unknown;
   coinsSpent: number;
   change: string;
+  /** Refunds asked for (`wallet refund`), oldest first. */
+  refunds: { requestId: string; state: string; amount: string; reason: string; permitId: string | null; lastError: string | null; createdAt: string }[];
 };
 
 function summary(r: WalletPurchaseTable): PurchaseSummary {
@@ -71,6 +73,7 @@ export async function purchaseDetail(wallet: OpenedWallet, id: string): Promise<
   const r = rows[0]!;
   const spent = await wallet.db.selectFrom('wallet_coins').select('value').where('spent_in', '=', r.purchase_id).execute();
   const change = r.change_request_id === null ? [] : await wallet.db.selectFrom('wallet_coins').select('value').where('request_id', '=', r.change_request_id).where('state', '=', 'unspent').execute();
+  const refunds = await wallet.db.selectFrom('wallet_refunds').selectAll().where('purchase_id', '=', r.purchase_id).orderBy('created_at').execute();
   const docs: PurchaseDetail['documents'] = {};
   const put = (k: keyof PurchaseDetail['documents'], v: string | null) => {
     const d = document(v);
@@ -94,5 +97,14 @@ export async function purchaseDetail(wallet: OpenedWallet, id: string): Promise<
     paymentRequest: r.payment_request === null ? null : (JSON.parse(r.payment_request) as unknown),
     coinsSpent: spent.length,
     change: formatAmount({ currency: r.currency, minor: change.reduce((s, c) => s + BigInt(c.value), 0n) }),
+    refunds: refunds.map((f) => ({
+      requestId: f.request_id,
+      state: f.state,
+      amount: formatAmount({ currency: f.currency, minor: BigInt(f.amount) }),
+      reason: f.reason,
+      permitId: f.permit_id,
+      lastError: f.last_error,
+      createdAt: f.created_at,
+    })),
   });
 }

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { ledgerAccount } from '../../src/payment/ledger.ts';
 import { merchantAccount } from '../../src/payment/merchants.ts';
 import { buy } from '../../src/wallet/buy.ts';
+import { purchaseDetail } from '../../src/wallet/purchases.ts';
 import { registerPurse } from '../../src/wallet/purse.ts';
 import { refund, resumeRefunds, type RefundDeps } from '../../src/wallet/refund.ts';
 import { testDatabases } from '../helpers/db.ts';
@@ -58,6 +59,8 @@ for (const t of testDatabases()) {
 
         const more = await refund(world.wallet, { transactionId: tx, amount: jpy(1n), reason: 'greedy' }, refundDeps(world));
         assert.equal(!more.ok && more.code, 'WALLET_REFUND_TOO_MUCH');
+        const shown = value(await purchaseDetail(world.wallet, tx));
+        assert.deepEqual(shown.refunds.map((f) => [f.amount, f.state, f.reason]), [['JPY:2', 'COMPLETED', 'one article returned'], ['JPY:3', 'COMPLETED', 'the rest']]);
         await assertBooks(world.payDeps.db);
       });
     }

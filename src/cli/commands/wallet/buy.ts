@@ -188,6 +188,7 @@ export const show: Command = {
         `  payment server:  ${p.paymentServer} at ${p.paymentUrl}`,
         `  purchaser:       ${p.purchaser.id} (${p.purchaser.kind})`,
         `  amount:          ${p.amount} (${p.mode}); ${p.mode === 'account' ? 'from your purse' : `${p.coinsSpent} coins spent, change ${p.change}`}`,
+        ...p.refunds.map((f) => `  refund:          ${f.amount} ${f.state}${f.permitId ? ` (permit ${f.permitId})` : ''} — ${f.reason}${f.lastError ? `; stopped: ${f.lastError}` : ''}`),
         '  documents:',
         ...Object.entries(p.documents).map(([k, doc]) => `    ${k.padEnd(22)} ${JSON.stringify(doc.payload)}`),
       ];
