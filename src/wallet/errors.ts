@@ -91,6 +91,8 @@ export const WALLET_ERROR_CODES = [
   'WALLET_REFUND_TOO_MUCH',
   // `wallet refund --resume REQUEST`: no unfinished refund with that request id.
   'WALLET_REFUND_NOT_FOUND',
+  // `wallet refund`: the permit passed its due time unclaimed (and unpaid); the refund is dropped and may be asked for again.
+  'WALLET_REFUND_EXPIRED',
 ] as const;
 
 export type WalletErrorCode = (typeof WALLET_ERROR_CODES)[number];

@@ -82,6 +82,20 @@ async function stopped<T extends { ok: false; code: string }>(wallet: OpenedWall
   return failure;
 }
 
+/**
+ * A permit that can no longer be claimed and was never paid (past its due
+ * time, and the payment server knows no claim of it): the refund did not
+ * happen. Its planned coins are dropped and it stops counting against what may
+ * be asked back, so `wallet refund TX` can ask the shop again.
+ */
+async function abandon(wallet: OpenedWallet, r: WalletRefundTable, why: string, now: Date): Promise<{ ok: false; code: 'WALLET_REFUND_EXPIRED'; message: string }> {
+  await wallet.db.transaction().execute(async (tx) => {
+    if (r.coins_request_id !== null) await tx.deleteFrom('wallet_coins').where('request_id', '=', r.coins_request_id).where('state', '=', 'pending').execute();
+    await tx.updateTable('wallet_refunds').set({ state: 'REFUSED', last_error: `WALLET_REFUND_EXPIRED: ${why}`, updated_at: now.toISOString() }).where('request_id', '=', r.request_id).execute();
+  });
+  return err('WALLET_REFUND_EXPIRED', `${why}; nothing was paid back — ask the shop again with \`quittance wallet refund\``);
+}
+
 function outcome(r: WalletRefundTable, coins?: number): RefundOutcome {
   return {
     requestId: r.request_id,
@@ -183,9 +197,18 @@ async function askMerchant(wallet: OpenedWallet, r: WalletRefundTable, p: Wallet
   }
   if (!a.permit) return stopped(wallet, r.request_id, err('WALLET_PERMIT_INVALID', 'the shop says permitted but sent no permit'), deps.now());
   const checked = await checkPermit(a.permit, { invoice: ctx.checked, requestHash: await documentHash(decodeBase64url(request.payload)!), amount: formatAmount({ currency: r.currency, minor: r.amount }) }, ctx.trust, deps.now());
+  if (!checked.ok && (checked.details as { field?: unknown } | undefined)?.field === 'dueTime') {
+    // The shop answers a request it permitted long ago with that (now expired) permit.
+    return abandon(wallet, r, `the shop's permit for this request was due by ${(payloadOf<RepaymentPermit>(a.permit as GeneralJws)).dueTime}`, deps.now());
+  }
   if (!checked.ok) return stopped(wallet, r.request_id, checked, deps.now());
   await update(wallet, r.request_id, { state: 'PERMITTED', permit_id: checked.value.permit.permitId, permit_jws: JSON.stringify(a.permit), last_error: null }, deps.now());
   return ok(await reload(wallet, r.request_id));
+}
+
+/** The first claim stored wins: a second process preparing the same refund sends the stored one. */
+async function storeClaim(wallet: OpenedWallet, r: WalletRefundTable, claim: RemittanceCall, now: Date): Promise<void> {
+  await wallet.db.updateTable('wallet_refunds').set({ state: 'CLAIMING', claim: JSON.stringify(claim), updated_at: now.toISOString() }).where('request_id', '=', r.request_id).where('state', '=', 'PERMITTED').execute();
 }
 
 /** PERMITTED → CLAIMING: the claim, with fresh pending coins (ecash) or our purse (account), stored in one wallet transaction. */
@@ -211,7 +234,7 @@ async function prepareClaim(wallet: OpenedWallet, r: WalletRefundTable, p: Walle
     if (!purse.ok) return purse;
     const request: RemittanceRequest = { ...base, purseKey: purse.value.purseKey };
     const claim: RemittanceCall = { permit: countersigned as RemittanceCall['permit'], request: (await signDocument({ payload: request, ...ctx.purchaser.signer(REMITTANCE_REQUEST_TYP) })) as RemittanceCall['request'], envelopes: [] };
-    await update(wallet, r.request_id, { state: 'CLAIMING', claim: JSON.stringify(claim) }, now);
+    await storeClaim(wallet, r, claim, now);
     deps.display?.({ kind: 'claiming', requestId: r.request_id, coins: 0, purseKey: purse.value.purseKey });
     return ok(undefined);
   }
@@ -226,11 +249,13 @@ async function prepareClaim(wallet: OpenedWallet, r: WalletRefundTable, p: Walle
     const values = planCoins(r.amount, [...signing.keys()], MAX_ENVELOPES);
     if (!values) return err('WALLET_NO_DENOMINATION', `the payment server signs no set of at most ${MAX_ENVELOPES} coins worth ${permit.amount} now`);
     const id = `rf-${randomBytes(18).toString('base64url')}`;
-    await wallet.db.transaction().execute(async (tx) => {
+    // Another process preparing the same claim may have planned coins first: then use those.
+    coinsRequestId = await wallet.db.transaction().execute(async (tx) => {
+      const taken = await tx.updateTable('wallet_refunds').set({ coins_request_id: id, updated_at: now.toISOString() }).where('request_id', '=', r.request_id).where('coins_request_id', 'is', null).executeTakeFirst();
+      if (taken.numUpdatedRows === 0n) return (await tx.selectFrom('wallet_refunds').select('coins_request_id').where('request_id', '=', r.request_id).executeTakeFirstOrThrow()).coins_request_id!;
       await storePendingCoins(tx, deps.seed, values, signing, id, now);
-      await tx.updateTable('wallet_refunds').set({ coins_request_id: id, updated_at: now.toISOString() }).where('request_id', '=', r.request_id).execute();
+      return id;
     });
-    coinsRequestId = id;
   }
   const prepared = await blindPending(wallet, coinsRequestId, deps.seed);
   if (!prepared.ok) return prepared;
@@ -240,7 +265,7 @@ async function prepareClaim(wallet: OpenedWallet, r: WalletRefundTable, p: Walle
     request: (await signDocument({ payload: request, ...ctx.purchaser.signer(REMITTANCE_REQUEST_TYP) })) as RemittanceCall['request'],
     envelopes: prepared.value.envelopes,
   };
-  await update(wallet, r.request_id, { state: 'CLAIMING', claim: JSON.stringify(claim) }, now);
+  await storeClaim(wallet, r, claim, now);
   deps.display?.({ kind: 'claiming', requestId: r.request_id, coins: prepared.value.coins.length });
   return ok(undefined);
 }
@@ -249,8 +274,19 @@ async function prepareClaim(wallet: OpenedWallet, r: WalletRefundTable, p: Walle
 async function sendClaim(wallet: OpenedWallet, r: WalletRefundTable, p: WalletPurchaseTable, ctx: Context, deps: RefundDeps): Promise<Result<number, RefundCode>> {
   const claim = JSON.parse(r.claim!) as RemittanceCall;
   const answer = await callJson(deps.fetch, 'payment', p.payment_url, { method: 'POST', path: '/v1/repayments', body: claim, schema: RemittanceAnswer, what: 'the refund claim', timeoutMs: 120_000 });
-  if (!answer.ok) return stopped(wallet, r.request_id, answer, deps.now());
   const permit = payloadOf<RepaymentPermit>(parseJws(r.permit_jws!));
+  if (!answer.ok && answer.code === 'PAY_PERMIT_EXPIRED') {
+    // Too late — unless an earlier copy of this claim was paid: the payment server knows.
+    const known = await callJson(deps.fetch, 'payment', p.payment_url, {
+      method: 'GET',
+      path: `/v1/repayments/${encodeURIComponent(permit.shop.id)}/${encodeURIComponent(permit.permitId)}`,
+      schema: RepaymentStateAnswer,
+      what: 'the repayment state request',
+      allowNotFound: true,
+    });
+    if (known.ok && known.value.value === undefined) return abandon(wallet, r, `permit ${permit.permitId} was due by ${permit.dueTime}`, deps.now());
+  }
+  if (!answer.ok) return stopped(wallet, r.request_id, answer, deps.now());
   const state = await checkRepaymentState(answer.value.value.state, { invoice: ctx.checked, permit, state: 'remitted' }, ctx.trust, deps.now());
   if (!state.ok) return stopped(wallet, r.request_id, state, deps.now());
   let coins = 0;
@@ -322,6 +358,8 @@ async function continueRefund(wallet: OpenedWallet, r: WalletRefundTable, p: Wal
   }
   if (r.state === 'PERMITTED') {
     const permit = payloadOf<RepaymentPermit>(parseJws(r.permit_jws!));
+    // Never claimed (the claim is stored before it is sent), and now too late to.
+    if (deps.now().getTime() > Date.parse(permit.dueTime)) return abandon(wallet, r, `permit ${permit.permitId} was due by ${permit.dueTime} and was never claimed`, deps.now());
     const view = { permitId: permit.permitId, transactionId: permit.transactionId, amount: permit.amount, mode: permit.mode, shop: permit.shop, repayer: permit.repayer, dueTime: permit.dueTime };
     if (!(await deps.confirm({ kind: 'permit', permit: view }))) return err('WALLET_CANCELLED', 'you did not claim the permitted refund; `wallet refund --resume` claims it later (before its due time)');
     const prepared = await prepareClaim(wallet, r, p, ctx, deps);

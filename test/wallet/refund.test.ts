@@ -78,6 +78,29 @@ for (const t of testDatabases()) {
       await assertBooks(world.payDeps.db);
     });
 
+    test('a permit left unclaimed past its due time: the claim is refused, the payment server knows no claim of it, the refund is dropped with its planned coins and may be asked again', async (ctx) => {
+      const world = await startWorld(t, ctx);
+      await fund(world, 8n);
+      const tx = await bought(world);
+      // The shopper declines to claim now; the permit stays PERMITTED.
+      const declined = await refund(world.wallet, { transactionId: tx, reason: 'later' }, { ...refundDeps(world), confirm: async () => false });
+      assert.equal(!declined.ok && declined.code, 'WALLET_CANCELLED');
+      // Eight days later at the payment server (the permit was due in seven).
+      const realClock = world.payDeps.clock;
+      world.payDeps.clock = () => new Date(realClock().getTime() + 8 * 86_400_000);
+      const resumed = value(await resumeRefunds(world.wallet, refundDeps(world)));
+      assert.deepEqual(resumed.failed.map((f) => f.code), ['WALLET_REFUND_EXPIRED']);
+      const row = await world.wallet.db.selectFrom('wallet_refunds').select(['state', 'last_error', 'coins_request_id']).executeTakeFirstOrThrow();
+      assert.equal(row.state, 'REFUSED');
+      assert.match(row.last_error ?? '', /^WALLET_REFUND_EXPIRED: /);
+      assert.deepEqual(await world.wallet.db.selectFrom('wallet_coins').select('coin_pub').where('state', '=', 'pending').execute(), []);
+      assert.equal(await unspent(world), 3n);
+      assert.equal(await takings(world), 5n, 'nothing was paid back');
+      // Nothing to resume any more; the amount may be asked for again.
+      assert.deepEqual(value(await resumeRefunds(world.wallet, refundDeps(world))), { resumed: [], failed: [] });
+      await assertBooks(world.payDeps.db);
+    });
+
     for (const lost of ['POST /v1/repayments', 'POST /v1/repayments/:permit/receipt'] as const) {
       test(`the answer to ${lost} is lost: --resume sends the identical request; the same coins, paid back once`, async (ctx) => {
         const world = await startWorld(t, ctx);

@@ -51,7 +51,8 @@ for y/N (--yes accepts); the claim sends the permit countersigned by the same ke
 fresh blinded coins derived from the seed (mode ecash) or your purse (mode account), so an
 intercepted permit pays nobody else. Every request is stored before it is sent: after a
 crash, a lost answer, or while the shop's operator has not approved yet, run
-'quittance wallet refund --data DIR --resume'; nothing is paid twice and no coin is lost.
+'quittance wallet refund --data DIR --resume'; nothing is paid twice. A permit left
+unclaimed past its due time is dropped (WALLET_REFUND_EXPIRED) and may be asked for again.
 Several partial refunds are allowed; together they never exceed what was paid.`,
   async run({ values, positionals }, io) {
     const json = Boolean(values.json);
