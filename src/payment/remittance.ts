@@ -5,6 +5,8 @@
 // (the hash of its blinded envelopes, or its purse), and the envelopes.
 //
 // Pipeline (the first failure is answered; nothing is written before the end):
+//  0. the very claim repeated after it was paid: the stored answer, before any
+//     certificate is checked (repeatedClaim)
 //  1. permit JWS: exactly [merchant, recipient] under certificates of this
 //     server's CA (recipient: `client` or an anonymous jwk)  PAY_DOCUMENT_*
 //  2. signer 0 is a `merchant` (PAY_MERCHANT_NOT_ACCEPTED) and the permit's
@@ -47,9 +49,10 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { formatAmount, parseAmount, type Amount } from '../protocol/amount.ts';
+import { decodeBase64url } from '../protocol/base64url.ts';
 import { REMITTANCE_REQUEST_TYP, REPAYMENT_PERMIT_TYP, parseDocument, type RemittanceRequest, type RepaymentPermit } from '../protocol/documents/index.ts';
 import type { SignerIdentity } from '../protocol/identity.ts';
-import type { GeneralJws } from '../protocol/jws.ts';
+import { documentHash, type GeneralJws } from '../protocol/jws.ts';
 import { remittanceEnvelopesHash, type Envelope, type RemittanceAnswer, type RemittanceCall } from '../protocol/messages/payment.ts';
 import { err, ok, type Err, type Result } from '../protocol/result.ts';
 import { withRetry } from '../store/index.ts';
@@ -230,7 +233,40 @@ function insufficient(shopId: string): string {
 }
 
 /** POST /v1/repayments, after the schema. */
+/**
+ * Step 0: a claim repeated after it was paid, byte for byte (the same permit
+ * and remittance request documents, the same envelopes), is answered with
+ * what was stored — before any signature or certificate is checked "now": a
+ * shopper whose certificate expired or was revoked since must still receive
+ * the coins the merchant's money already paid for. The stored answer is no
+ * secret to the one who holds these bytes: blind signatures are worthless
+ * without the blinding factors, and the state is public (GET).
+ */
+async function repeatedClaim(db: Db, call: RemittanceCall): Promise<Result<IssueOutcome<RemittanceAnswer>, PayHttpErrorCode> | undefined> {
+  const permitBytes = decodeBase64url(call.permit.payload);
+  const requestBytes = decodeBase64url(call.request.payload);
+  if (!permitBytes || !requestBytes) return undefined;
+  let permit: unknown;
+  try {
+    permit = JSON.parse(new TextDecoder().decode(permitBytes));
+  } catch {
+    return undefined;
+  }
+  const parsed = parseDocument(REPAYMENT_PERMIT_TYP, permit);
+  if (!parsed.ok) return undefined;
+  const row = await findRepayment(db, parsed.value.shop.id, parsed.value.permitId);
+  if (!row || row.permit_hash !== (await documentHash(permitBytes)) || row.request_hash !== (await documentHash(requestBytes))) return undefined;
+  // The request (its hash is the stored one) names the envelopes' hash: these must be those envelopes.
+  if (row.mode === 'ecash') {
+    const request = parseDocument(REMITTANCE_REQUEST_TYP, JSON.parse(new TextDecoder().decode(requestBytes)));
+    if (!request.ok || request.value.envelopesHash !== (await remittanceEnvelopesHash(call.envelopes))) return undefined;
+  }
+  return earlierRemittance(db, row.shop_id, row.permit_id, row.request_hash);
+}
+
 export async function remit(deps: PurchaseDeps, opts: PurchaseOptions, call: RemittanceCall): Promise<Result<IssueOutcome<RemittanceAnswer>, PayHttpErrorCode>> {
+  const repeated = await repeatedClaim(deps.db, call);
+  if (repeated) return repeated;
   const now = deps.clock();
   const claimed = await checkClaim(deps, opts, call, now);
   if (!claimed.ok) return claimed;

@@ -11,6 +11,7 @@ import { buy } from '../../src/wallet/buy.ts';
 import { purchaseDetail } from '../../src/wallet/purchases.ts';
 import { registerPurse } from '../../src/wallet/purse.ts';
 import { refund, resumeRefunds, type RefundDeps } from '../../src/wallet/refund.ts';
+import { LEAF_NOT_AFTER } from '../fixtures/pki.ts';
 import { testDatabases } from '../helpers/db.ts';
 import { value } from '../helpers/results.ts';
 import { assertBooks, balanceOf, creditReserve } from '../payment/emoney-client.ts';
@@ -98,6 +99,34 @@ for (const t of testDatabases()) {
       assert.equal(await takings(world), 5n, 'nothing was paid back');
       // Nothing to resume any more; the amount may be asked for again.
       assert.deepEqual(value(await resumeRefunds(world.wallet, refundDeps(world))), { resumed: [], failed: [] });
+      await assertBooks(world.payDeps.db);
+    });
+
+    test('the claim was paid but its answer lost, and the certificates have expired since: the repeated claim still gets the coins', async (ctx) => {
+      const world = await startWorld(t, ctx);
+      await fund(world, 8n);
+      const tx = await bought(world);
+      let lose = true;
+      world.hooks.set('POST /v1/repayments', async (_url, _init, forward) => {
+        const res = await forward();
+        if (lose) {
+          lose = false;
+          await res.arrayBuffer();
+          throw new TypeError('fetch failed', { cause: new Error('connection reset') });
+        }
+        return res;
+      });
+      const r = await refund(world.wallet, { transactionId: tx, reason: 'broken' }, refundDeps(world));
+      assert.equal(!r.ok && r.code, 'WALLET_PAYMENT_UNREACHABLE');
+      assert.equal(await takings(world), 0n, 'the refund was paid');
+      // At the payment server, every certificate on the permit has expired by now.
+      world.payDeps.clock = () => new Date(LEAF_NOT_AFTER.getTime() + 1000);
+      const resumed = value(await resumeRefunds(world.wallet, refundDeps(world)));
+      // The receipt (1190) cannot be verified any more; the money is what matters.
+      assert.deepEqual(resumed.failed.map((f) => f.code), ['PAY_DOCUMENT_SIGNATURE_INVALID']);
+      const row = await world.wallet.db.selectFrom('wallet_refunds').select(['state']).executeTakeFirstOrThrow();
+      assert.equal(row.state, 'REMITTED');
+      assert.equal(await unspent(world), 8n, 'the refunded coins are in the wallet');
       await assertBooks(world.payDeps.db);
     });
 
