@@ -42,6 +42,9 @@ export const MERCHANT_SETUP_ERROR_CODES = [
   'MERCHANT_PAYMENT_CERT_INVALID',
   'MERCHANT_DATA_EXISTS',
   'MERCHANT_CONFIG_INVALID',
+  // `merchant settlements` (settlement-reports.ts): never cross the wire.
+  'MERCHANT_SETTLEMENT_QUERY_REFUSED',
+  'MERCHANT_SETTLEMENT_REPORT_INVALID',
 ] as const;
 export type MerchantSetupErrorCode = (typeof MERCHANT_SETUP_ERROR_CODES)[number];
 

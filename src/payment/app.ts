@@ -10,6 +10,7 @@ import { keyRoutes } from './routes/keys.ts';
 import { purchaseRoutes } from './routes/purchase.ts';
 import { repaymentRoutes } from './routes/repayments.ts';
 import { reserveRoutes } from './routes/reserves.ts';
+import { settlementRoutes } from './routes/settlements.ts';
 import { withdrawRoutes } from './routes/withdraw.ts';
 
 /**
@@ -64,5 +65,6 @@ export function createApp(deps: PaymentDeps, opts: BaseAppOptions = {}): Fastify
   const documents = revocation(deps);
   purchaseRoutes(app, deps, documents);
   repaymentRoutes(app, deps, documents);
+  settlementRoutes(app, deps, documents);
   return app;
 }

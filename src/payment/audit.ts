@@ -24,6 +24,7 @@ import { PAYMENT_SPENDER } from './ecash-payment.ts';
 import { paymentTransferId } from './paid.ts';
 import { merchantAccount } from './merchants.ts';
 import { refundTransferId, repaymentRef } from './repayments.ts';
+import { settlementTransferId } from './settlement.ts';
 import { withdrawSourceId, withdrawTransferId } from './withdraw.ts';
 
 type Db = Kysely<PaymentDatabase>;
@@ -375,6 +376,127 @@ async function refundsCheck(db: Db, claims: Claims): Promise<AuditCheck> {
   return check('refunds', problems);
 }
 
+/** Per currency: settlements paid out of the bank account (posted) and held on their way there. */
+type SettlementTotals = Map<string, { sent: bigint; held: bigint }>;
+
+/**
+ * Settlements (settlement.ts). Each settlement: its hold settlement:<id> is
+ * merchant → bank of exactly its amount, posted when sent, voided when
+ * failed, unresolved while pending; while pending or sent its items (the
+ * payments and refunds naming it) are PAID payments and refunds of its shop
+ * in its currency summing to its amount (payments − refunds), and its signed
+ * report says the same; a failed one holds no items (they are free again).
+ * Per merchant and currency: what the ledger account holds = payments −
+ * refunds − settlements sent, and its money on hold = settlements pending
+ * (payouts = collected − refunds − fees, with no fees).
+ */
+async function settlementsCheck(db: Db, claims: Claims): Promise<{ check: AuditCheck; totals: SettlementTotals }> {
+  const problems: string[] = [];
+  const totals: SettlementTotals = new Map();
+  const total = (cur: string) => {
+    let t = totals.get(cur);
+    if (!t) totals.set(cur, (t = { sent: 0n, held: 0n }));
+    return t;
+  };
+  const related = await db
+    .selectFrom('payment_ledger_transfers')
+    .selectAll()
+    .where((eb) => eb.or([eb('id', 'like', 'settlement:%'), eb('pending_id', 'like', 'settlement:%')]))
+    .execute();
+  const byId = new Map(related.map((t) => [t.id, t]));
+  const byPending = new Map(related.filter((t) => t.pending_id !== null).map((t) => [t.pending_id!, t]));
+  const payments = await db.selectFrom('payment_payments').select(['payment_id', 'shop_id', 'transaction_id', 'currency', 'amount', 'state', 'settlement_id']).where('settlement_id', 'is not', null).execute();
+  const refunds = await db.selectFrom('payment_repayments').select(['shop_id', 'permit_id', 'transaction_id', 'currency', 'amount', 'settlement_id']).where('settlement_id', 'is not', null).execute();
+  const itemsOf = new Map<string, { payments: typeof payments; refunds: typeof refunds }>();
+  const items = (id: string) => {
+    let i = itemsOf.get(id);
+    if (!i) itemsOf.set(id, (i = { payments: [], refunds: [] }));
+    return i;
+  };
+  for (const p of payments) items(p.settlement_id!).payments.push(p);
+  for (const r of refunds) items(r.settlement_id!).refunds.push(r);
+  // Per merchant account: settlements sent and pending.
+  const outByAccount = new Map<string, { sent: bigint; held: bigint }>();
+  const seen = new Set<string>();
+  for (const s of await db.selectFrom('payment_settlements').selectAll().orderBy('created_at').orderBy('settlement_id').execute()) {
+    seen.add(s.settlement_id);
+    const label = `settlement ${s.settlement_id} of shop ${s.merchant_id} (${money(s.currency, s.amount)}, ${s.state})`;
+    const merchant = merchantAccount(s.merchant_id, s.currency);
+    const bank = ledgerAccount.bank(s.currency);
+    const holdId = settlementTransferId(s.settlement_id);
+    const hold = byId.get(holdId);
+    const res = byPending.get(holdId);
+    if (hold) claims.add(hold.id);
+    if (res) claims.add(res.id);
+    if (!hold) problems.push(`${label} has no held transfer ${holdId}`);
+    else if (hold.flow !== 'pending' || hold.amount !== s.amount || hold.currency !== s.currency || hold.debit_account !== merchant || hold.credit_account !== bank) {
+      problems.push(`${label} does not match its held transfer ${holdId} (${hold.flow}, ${money(hold.currency, hold.amount)} ${hold.debit_account} → ${hold.credit_account})`);
+    }
+    if (s.state === 'pending' && res) problems.push(`${label} is pending but its held money was ${res.flow === 'post_pending' ? 'posted' : 'voided'}`);
+    if (s.state === 'sent' && res?.flow !== 'post_pending') problems.push(`${label} is marked sent but its held money was ${res ? 'voided' : 'never posted'}`);
+    if (s.state === 'failed' && res?.flow !== 'void_pending') problems.push(`${label} is marked failed but its held money was ${res ? 'posted' : 'never released'}`);
+    const o = outByAccount.get(merchant) ?? { sent: 0n, held: 0n };
+    if (s.state === 'sent') {
+      o.sent += s.amount;
+      total(s.currency).sent += s.amount;
+    } else if (s.state === 'pending') {
+      o.held += s.amount;
+      total(s.currency).held += s.amount;
+    }
+    outByAccount.set(merchant, o);
+
+    const mine = itemsOf.get(s.settlement_id) ?? { payments: [], refunds: [] };
+    if (s.state === 'failed') {
+      if (mine.payments.length + mine.refunds.length > 0) problems.push(`${label} still holds ${mine.payments.length + mine.refunds.length} items, which should be free again`);
+      continue;
+    }
+    let sum = 0n;
+    for (const p of mine.payments) {
+      sum += p.amount;
+      if (p.shop_id !== s.merchant_id || p.currency !== s.currency || p.state !== 'PAID') problems.push(`${label} covers payment ${p.payment_id} of shop ${p.shop_id} in ${p.currency} (${p.state})`);
+    }
+    for (const r of mine.refunds) {
+      sum -= r.amount;
+      if (r.shop_id !== s.merchant_id || r.currency !== s.currency) problems.push(`${label} covers refund ${r.permit_id} of shop ${r.shop_id} in ${r.currency}`);
+    }
+    if (sum !== s.amount) problems.push(`${label}: its items (payments − refunds) come to ${money(s.currency, sum)}`);
+    const report = await storedDocument(s.report_jws);
+    const d = report?.doc;
+    const shop = d?.shop as { id?: unknown } | undefined;
+    const reported = typeof d?.amount === 'string' ? parseAmount(d.amount) : undefined;
+    const amountOk = reported?.ok === true && reported.value.currency === s.currency && reported.value.minor === s.amount;
+    if (!d || d.settlementId !== s.settlement_id || shop?.id !== s.merchant_id || d.currency !== s.currency || d.payoutAccount !== s.payout_account || !amountOk) {
+      problems.push(`${label}: its stored report names another settlement, shop, currency, amount or payout account`);
+    } else {
+      const listed = new Set((Array.isArray(d.items) ? (d.items as { kind?: unknown; transactionId?: unknown; permitId?: unknown }[]) : []).map((i) => `${String(i.kind)}/${String(i.transactionId)}/${String(i.permitId ?? '')}`));
+      const actual = new Set([...mine.payments.map((p) => `payment/${p.transaction_id}/`), ...mine.refunds.map((r) => `refund/${r.transaction_id}/${r.permit_id}`)]);
+      if (listed.size !== actual.size || [...actual].some((k) => !listed.has(k))) problems.push(`${label}: its stored report lists other items than the payments and refunds that name it`);
+    }
+  }
+  for (const id of itemsOf.keys()) if (!seen.has(id)) problems.push(`payments or refunds name settlement ${id}, which does not exist`);
+
+  // Per merchant account: collected − refunded − paid out (or held to be) is what it holds.
+  const collected = new Map<string, bigint>();
+  for (const r of await db.selectFrom('payment_payments').select(['shop_id', 'currency', sumAs('amount')]).where('state', '=', 'PAID').groupBy(['shop_id', 'currency']).execute()) {
+    collected.set(merchantAccount(r.shop_id, r.currency), toBigInt(r.s));
+  }
+  const refunded = new Map<string, bigint>();
+  for (const r of await db.selectFrom('payment_repayments').select(['shop_id', 'currency', sumAs('amount')]).groupBy(['shop_id', 'currency']).execute()) {
+    refunded.set(merchantAccount(r.shop_id, r.currency), toBigInt(r.s));
+  }
+  for (const a of await db.selectFrom('payment_ledger_accounts').selectAll().where('kind', '=', 'merchant').execute()) {
+    const o = outByAccount.get(a.id) ?? { sent: 0n, held: 0n };
+    const c = collected.get(a.id) ?? 0n;
+    const r = refunded.get(a.id) ?? 0n;
+    const balance = a.credits_posted - a.debits_posted;
+    if (balance !== c - r - o.sent) {
+      problems.push(`${a.id} holds ${money(a.currency, balance)} but payments (${money(a.currency, c)}) − refunds (${money(a.currency, r)}) − settlements sent (${money(a.currency, o.sent)}) is ${money(a.currency, c - r - o.sent)}`);
+    }
+    if (a.debits_pending !== o.held || a.credits_pending !== 0n) problems.push(`${a.id} has ${money(a.currency, a.debits_pending)} on hold but its pending settlements come to ${money(a.currency, o.held)}`);
+  }
+  return { check: check('settlements', problems), totals };
+}
+
 /** Each reserve's ledger balance = what was loaded into it − what was withdrawn from it − what it paid as a purse + what was refunded into it as a purse. */
 async function reservesCheck(db: Db): Promise<AuditCheck> {
   const problems: string[] = [];
@@ -603,7 +725,7 @@ function loadingTotals(facts: LoadingFacts): Map<string, Totals> {
  * `kind` bank: balance = −(money received) + bounces paid back, holds in = bounces held;
  * `kind` suspense: balance = money bounced − bounces paid back, holds out = bounces held.
  */
-async function mirrorCheck(db: Db, kind: 'bank' | 'suspense', facts: LoadingFacts): Promise<AuditCheck> {
+async function mirrorCheck(db: Db, kind: 'bank' | 'suspense', facts: LoadingFacts, settled: SettlementTotals = new Map()): Promise<AuditCheck> {
   const problems: string[] = [];
   const totals = loadingTotals(facts);
   const accounts = new Map<string, { balance: bigint; heldOut: bigint; heldIn: bigint }>();
@@ -612,16 +734,22 @@ async function mirrorCheck(db: Db, kind: 'bank' | 'suspense', facts: LoadingFact
     if (a.id !== named) problems.push(`${kind} account ${a.id} is not named after its currency ${a.currency}`);
     accounts.set(a.currency, { balance: a.credits_posted - a.debits_posted, heldOut: a.debits_pending, heldIn: a.credits_pending });
   }
-  for (const cur of [...new Set([...totals.keys(), ...accounts.keys()])].sort()) {
+  for (const cur of [...new Set([...totals.keys(), ...accounts.keys(), ...(kind === 'bank' ? settled.keys() : [])])].sort()) {
     const t = totals.get(cur) ?? { received: 0n, bounced: 0n, paidBack: 0n, held: 0n };
     const a = accounts.get(cur) ?? { balance: 0n, heldOut: 0n, heldIn: 0n };
     const id = `${kind}:${cur}`;
     if (kind === 'bank') {
-      const expected = t.paidBack - t.received;
+      // Money leaves the server's bank account as bounces paid back and settlements paid out.
+      const st = settled.get(cur) ?? { sent: 0n, held: 0n };
+      const expected = t.paidBack + st.sent - t.received;
       if (a.balance !== expected) {
-        problems.push(`${id} holds ${money(cur, a.balance)} but −(bank entries received ${money(cur, t.received)}) + bounces paid back (${money(cur, t.paidBack)}) is ${money(cur, expected)}`);
+        problems.push(
+          `${id} holds ${money(cur, a.balance)} but −(bank entries received ${money(cur, t.received)}) + bounces paid back (${money(cur, t.paidBack)}) + settlements paid (${money(cur, st.sent)}) is ${money(cur, expected)}`,
+        );
       }
-      if (a.heldIn !== t.held || a.heldOut !== 0n) problems.push(`${id} has ${money(cur, a.heldIn)} on hold in and ${money(cur, a.heldOut)} out, but the bounces held come to ${money(cur, t.held)} in`);
+      if (a.heldIn !== t.held + st.held || a.heldOut !== 0n) {
+        problems.push(`${id} has ${money(cur, a.heldIn)} on hold in and ${money(cur, a.heldOut)} out, but the bounces held (${money(cur, t.held)}) and settlements pending (${money(cur, st.held)}) come to ${money(cur, t.held + st.held)} in`);
+      }
     } else {
       const expected = t.bounced - t.paidBack;
       if (a.balance !== expected) {
@@ -635,7 +763,7 @@ async function mirrorCheck(db: Db, kind: 'bank' | 'suspense', facts: LoadingFact
 
 /**
  * Every ledger transfer is explained by a record another check matched it
- * with (a bank entry, a bounce, a withdrawal, a payment, a refund), and is in the currency of both
+ * with (a bank entry, a bounce, a withdrawal, a payment, a refund, a settlement), and is in the currency of both
  * its accounts. Runs last: it reads the claims of the others.
  */
 async function transfersCheck(db: Db, claims: Claims): Promise<AuditCheck> {
@@ -644,7 +772,7 @@ async function transfersCheck(db: Db, claims: Claims): Promise<AuditCheck> {
   const transfers = await db.selectFrom('payment_ledger_transfers').select(['id', 'flow', 'debit_account', 'credit_account', 'currency', 'amount', 'reason']).orderBy('id').execute();
   for (const t of transfers) {
     const what = `ledger transfer ${t.id} (${t.flow}, ${money(t.currency, t.amount)} ${t.debit_account} → ${t.credit_account}, reason "${t.reason}")`;
-    if (!claims.has(t.id)) problems.push(`${what} is explained by no bank entry, bounce, withdrawal, payment or refund`);
+    if (!claims.has(t.id)) problems.push(`${what} is explained by no bank entry, bounce, withdrawal, payment, refund or settlement`);
     for (const account of [t.debit_account, t.credit_account]) {
       const cur = currencyOf.get(account);
       if (cur !== t.currency) problems.push(`${what} is in ${t.currency} but account ${account} ${cur === undefined ? 'does not exist' : `is in ${cur}`}`);
@@ -671,6 +799,7 @@ export async function auditPayment(db: Db): Promise<AuditReport> {
     try {
       const claims: Claims = new Set();
       const facts = await loadingFacts(conn);
+      const settlements = await settlementsCheck(conn, claims);
       const checks = [
         schema,
         check('ledger', await checkLedger(conn)),
@@ -680,11 +809,12 @@ export async function auditPayment(db: Db): Promise<AuditReport> {
         await swapsCheck(conn),
         await paymentsCheck(conn, claims),
         await refundsCheck(conn, claims),
+        settlements.check,
         await reservesCheck(conn),
         await pursesCheck(conn),
         await loadsCheck(conn, facts, claims),
         bouncesCheck(facts, claims),
-        await mirrorCheck(conn, 'bank', facts),
+        await mirrorCheck(conn, 'bank', facts, settlements.totals),
         await mirrorCheck(conn, 'suspense', facts),
         await transfersCheck(conn, claims),
       ];

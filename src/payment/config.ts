@@ -45,6 +45,12 @@ export const PaymentConfig = z
      * Absent: no revocation check at the payment server (the wallet still checks the shop).
      */
     caUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /**
+     * `payment serve` pays every merchant's takings out to its bank account
+     * at start and then every this many minutes (settlement.ts); 0: only on
+     * demand (`quittance payment settle`, POST /v1/admin/settlements/run).
+     */
+    settleEveryMinutes: z.number().int().min(0).max(7 * 24 * 60).default(60),
   })
   .superRefine((c, ctx) => {
     if (c.depositDays < c.withdrawDays) ctx.addIssue({ code: 'custom', path: ['depositDays'], message: 'depositDays must be at least withdrawDays' });

@@ -206,6 +206,8 @@ export interface PaymentPaymentTable {
    * REPAYMENT_COMPLETION (fig. 13); the row's state stays PAID.
    */
   refunded: bigint;
+  /** The settlement that paid this payment out (settlement.ts); null while unsettled. */
+  settlement_id: string | null;
   created_at: string;
 }
 
@@ -260,7 +262,33 @@ export interface PaymentRepaymentTable {
   receipt_jws: string | null;
   completed_state_jws: string | null;
   completed_at: string | null;
+  /** The settlement this refund was deducted in (settlement.ts); null while unsettled. */
+  settlement_id: string | null;
   created_at: string;
+}
+
+export type SettlementState = 'pending' | 'sent' | 'failed';
+
+/**
+ * One payout of a shop's takings in one currency to its bank account
+ * (settlement.ts). pending: the money is held (ledger transfer
+ * settlement:<id>, merchant → bank) and the bank transfer (id = settlement
+ * id) is asked for until the bank answers; sent: paid, hold posted; failed:
+ * refused for good, hold voided, its items free again.
+ */
+export interface PaymentSettlementTable {
+  settlement_id: string;
+  merchant_id: string;
+  currency: string;
+  amount: bigint;
+  payout_account: string;
+  state: SettlementState;
+  /** The signed settlement report (JWS JSON). */
+  report_jws: string;
+  attempts: number;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface PaymentDatabase {
@@ -279,4 +307,5 @@ export interface PaymentDatabase {
   payment_payments: PaymentPaymentTable;
   payment_purses: PaymentPurseTable;
   payment_repayments: PaymentRepaymentTable;
+  payment_settlements: PaymentSettlementTable;
 }

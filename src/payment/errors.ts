@@ -37,6 +37,8 @@ export const PAY_HTTP_ERROR_CODES = [
   'PAY_REFUND_EXCEEDS_PAYMENT',
   'PAY_MERCHANT_BALANCE_INSUFFICIENT',
   'PAY_REPAYMENT_UNKNOWN',
+  'PAY_SETTLEMENT_QUERY_INVALID',
+  'PAY_SETTLEMENT_UNAVAILABLE',
 ] as const;
 export type PayHttpErrorCode = (typeof PAY_HTTP_ERROR_CODES)[number];
 
@@ -93,4 +95,8 @@ export const PAY_STATUS: Record<PayHttpErrorCode, number> = {
   // it is paid once later takings do.
   PAY_MERCHANT_BALANCE_INSUFFICIENT: 409,
   PAY_REPAYMENT_UNKNOWN: 404,
+  // Settlement: a shop's query of its reports names another server or is
+  // not fresh; a settlement run asked of a server without a bank link.
+  PAY_SETTLEMENT_QUERY_INVALID: 422,
+  PAY_SETTLEMENT_UNAVAILABLE: 503,
 };

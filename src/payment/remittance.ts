@@ -316,6 +316,7 @@ export async function remit(deps: PurchaseDeps, opts: PurchaseOptions, call: Rem
     receipt_jws: null,
     completed_state_jws: null,
     completed_at: null,
+    settlement_id: null,
     created_at: now.toISOString(),
   };
   const state = await signRepaymentState(deps, row, undefined, now);

@@ -137,10 +137,10 @@ for (const t of testDatabases()) {
       const r = audit(b.url);
       assert.equal(r.code, 0, r.err);
       assert.equal(r.report.ok, true);
-      assert.deepEqual(r.report.checks.map((c) => [c.name, c.ok]), ['schema', 'ledger', 'float', 'coins', 'withdrawals', 'swaps', 'payments', 'refunds', 'reserves', 'purses', 'loads', 'bounces', 'bank', 'suspense', 'transfers'].map((n) => [n, true]));
+      assert.deepEqual(r.report.checks.map((c) => [c.name, c.ok]), ['schema', 'ledger', 'float', 'coins', 'withdrawals', 'swaps', 'payments', 'refunds', 'settlements', 'reserves', 'purses', 'loads', 'bounces', 'bank', 'suspense', 'transfers'].map((n) => [n, true]));
       const text = spawnBin(['audit', '--db', b.url]);
       assert.equal(text.code, 0, text.err);
-      assert.match(text.out, /^payment books: sound \(15 checks\)$/m);
+      assert.match(text.out, /^payment books: sound \(16 checks\)$/m);
       assert.match(text.out, /^ {2}ok {6}reserves$/m);
     });
 
@@ -172,7 +172,7 @@ for (const t of testDatabases()) {
       assert.ok(transfers.some((p) => p.startsWith('ledger transfer stray-1 ')) && transfers.some((p) => p.startsWith('ledger transfer stray-2 ')), transfers.join('\n'));
       const text = spawnBin(['audit', '--db', b.url]);
       assert.equal(text.code, 1);
-      assert.match(text.out, /^payment books: 3 of 15 checks FAILED$/m);
+      assert.match(text.out, /^payment books: 3 of 16 checks FAILED$/m);
       assert.match(text.out, /^ {2}FAILED {2}bank\n {10}- bank:JPY holds JPY -600015 but /m);
       assert.match(text.err, /^PAY_AUDIT_FAILED: violated: bank, suspense, transfers$/m);
     });
@@ -182,7 +182,7 @@ for (const t of testDatabases()) {
       await sql`update payment_swaps set amount = amount * 2`.execute(b.db);
       const r = spawnBin(['audit', '--db', b.url]);
       assert.equal(r.code, 1);
-      assert.match(r.out, /^payment books: 1 of 15 checks FAILED$/m);
+      assert.match(r.out, /^payment books: 1 of 16 checks FAILED$/m);
       assert.match(r.out, /^ {2}FAILED {2}swaps\n {10}- swap \S+ is for JPY 16/m);
       assert.match(r.err, /^PAY_AUDIT_FAILED: violated: swaps$/m);
     });

@@ -157,7 +157,7 @@ describe('quittance demo (real process)', () => {
     assert.match(audit.out, /ok\s+purses/);
   });
 
-  test('refunds: the identified purchase in part, then the rest, and the purse purchase in full; money back, the evidence with refunds verifies, the books agree', async () => {
+  test('refunds: the identified purchase in part, then the rest, and the purse purchase in full; money back, the evidence with refunds verifies; settled, the shop\'s bank account holds the rest; the books agree', async () => {
     const history = JSON.parse((await cli(['wallet', 'history', '--data', wallet, '--json'], {})).out) as { purchases: { transactionId: string; mode: string }[] };
     const [coinsTx, , purseTx] = history.purchases.map((p) => p.transactionId);
     const part = await cli(['wallet', 'refund', coinsTx!, '--data', wallet, '--amount', 'JPY:1000', '--reason', 'ARTICLE A returned', '--yes', '--json']);
@@ -185,6 +185,17 @@ describe('quittance demo (real process)', () => {
     const audit = await cli(['audit', '--data', join(data, 'payment')], {});
     assert.equal(audit.code, 0, audit.out + audit.err);
     assert.match(audit.out, /ok\s+refunds/);
+
+    // Settle now (the demo also does every minute): the shop's bank account receives what it kept:
+    // 4,000 + 2,000 + 4,000 paid, 8,000 refunded.
+    const file = JSON.parse(readFileSync(join(data, 'demo.json'), 'utf8')) as { operatorTokens: { payment: string }; shopBank: { bankAccount: string; holderToken: string } };
+    const run = await fetch(new URL('/v1/admin/settlements/run', demo.ready.urls.payment), { method: 'POST', headers: { authorization: `Bearer ${file.operatorTokens.payment}`, 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(run.status, 200, await run.clone().text());
+    const shopBank = await cli(['bank', 'balance', file.shopBank.bankAccount, '--url', demo.ready.urls.bank, '--token', file.shopBank.holderToken, '--json'], {});
+    assert.equal((JSON.parse(shopBank.out) as { balance: string }).balance, 'JPY:2000');
+    const settled = await cli(['audit', '--data', join(data, 'payment')], {});
+    assert.equal(settled.code, 0, settled.out + settled.err);
+    assert.match(settled.out, /ok\s+settlements/);
   });
 
   test('SIGTERM stops it with exit 0; a second run reuses the directory: same shopper, same money, the shop still sells', async () => {

@@ -21,6 +21,8 @@ import {
   REPAYMENT_REQUEST_TYP,
   REPAYMENT_STATE_TYP,
   rfc3339UtcToMillis,
+  SETTLEMENT_QUERY_TYP,
+  SETTLEMENT_REPORT_TYP,
   SIGNED_ERROR_TYP,
 } from '../../src/protocol/documents/index.ts';
 import type { DocumentTyp } from '../../src/protocol/documents/index.ts';
@@ -84,6 +86,16 @@ const EXAMPLES: Record<DocumentTyp, Record<string, unknown>> = {
     typ: REMITTANCE_REQUEST_TYP, permitId: 'pm-1', permitHash: h('permit'), transactionId: '210193', recipientId: 'p3789817', paymentServerId: payer.id, amount: 'JPY:4000', mode: 'ecash',
     envelopesHash: h('envelopes'), time: '1996-12-12T09:20:00Z',
   },
+  [SETTLEMENT_REPORT_TYP]: {
+    typ: SETTLEMENT_REPORT_TYP, settlementId: 'st-0123456789abcdef0123456789abcdef', shop, paymentServer: payer, currency: 'JPY', amount: 'JPY:3000',
+    payoutAccount: 'QB07277690082177', time: '1996-12-31T00:00:00Z',
+    items: [
+      { transactionId: '210193', kind: 'payment', amount: 'JPY:4000' },
+      { transactionId: '210194', kind: 'payment', amount: 'JPY:1500' },
+      { transactionId: '210193', kind: 'refund', permitId: 'pm-1', amount: 'JPY:2500' },
+    ],
+  },
+  [SETTLEMENT_QUERY_TYP]: { typ: SETTLEMENT_QUERY_TYP, shopId: shop.id, paymentServerId: payer.id, since: '1996-12-01T00:00:00Z', time: '1997-01-02T00:00:00Z' },
 };
 
 const TYPS = Object.keys(DOCUMENT_TYPES) as DocumentTyp[];
@@ -106,7 +118,7 @@ function paths(typ: string, value: unknown): string[] {
 
 void describe('document catalogue', () => {
   void test('every typ is distinct, follows quittance.<kind>.v1+json, and is its payload typ literal', () => {
-    assert.equal(TYPS.length, 15);
+    assert.equal(TYPS.length, 17);
     assert.equal(new Set(TYPS).size, TYPS.length);
     for (const typ of TYPS) {
       assert.match(typ, /^quittance\.[a-z-]+\.v1\+json$/);
@@ -250,6 +262,17 @@ void describe('cross-field rules', () => {
     assert.deepEqual(paths(REMITTANCE_REQUEST_TYP, example(REMITTANCE_REQUEST_TYP, { mode: 'account' })).sort(), ['envelopesHash', 'purseKey']);
     const withHeader = { ...receiptJws, signatures: [{ ...receiptJws.signatures[0], header: { kid: 'x' } }] };
     assert.ok(paths(REPAYMENT_STATE_TYP, example(REPAYMENT_STATE_TYP, { repaymentReceipt: withHeader })).includes('repaymentReceipt.signatures.0'));
+  });
+
+  void test('a settlement report adds up: amount = payments − refunds of its items, one currency, permit iff refund', () => {
+    const items = EXAMPLES[SETTLEMENT_REPORT_TYP].items as Record<string, unknown>[];
+    assert.deepEqual(paths(SETTLEMENT_REPORT_TYP, example(SETTLEMENT_REPORT_TYP, { amount: 'JPY:5500' })), ['amount']);
+    assert.deepEqual(paths(SETTLEMENT_REPORT_TYP, example(SETTLEMENT_REPORT_TYP, { currency: 'EUR' })), ['amount']);
+    assert.deepEqual(paths(SETTLEMENT_REPORT_TYP, example(SETTLEMENT_REPORT_TYP, { items: [items[0], { ...items[1], permitId: 'pm-2' }, items[2]] })), ['items.1.permitId']);
+    assert.deepEqual(paths(SETTLEMENT_REPORT_TYP, example(SETTLEMENT_REPORT_TYP, { items: [items[0], items[1], { ...items[2], amount: 'EUR:25.00' }] })), ['items.2.amount']);
+    assert.ok(paths(SETTLEMENT_REPORT_TYP, example(SETTLEMENT_REPORT_TYP, { items: [items[2]], amount: 'JPY:-2500' })).includes('amount'));
+    assert.deepEqual(paths(SETTLEMENT_REPORT_TYP, example(SETTLEMENT_REPORT_TYP, { items: [] })), ['items']);
+    assert.deepEqual(paths(SETTLEMENT_REPORT_TYP, example(SETTLEMENT_REPORT_TYP, { payoutAccount: 'QB07277690082178' })), ['payoutAccount']);
   });
 
   void test('at most 20 issues are reported', () => {

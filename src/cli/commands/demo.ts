@@ -18,6 +18,7 @@ import { runSettlementSweep } from '../../merchant/settle.ts';
 import { createApp as createPaymentApp } from '../../payment/app.ts';
 import { ensureDenominationKeys } from '../../payment/denominations.ts';
 import { startLoader } from '../../payment/loader.ts';
+import { startSettlementSchedule } from '../../payment/settlement.ts';
 import { openPayment } from '../../payment/open.ts';
 import { EXIT, UsageError, integerOption, type Command, type Io } from '../command.ts';
 import { failWith } from '../output.ts';
@@ -37,6 +38,8 @@ import {
 
 const DEFAULT_DATA = './.quittance/demo';
 const DEFAULT_BASE_PORT = 7001;
+/** How often the demo pays the shop's takings out to its bank account (a real payment server: settleEveryMinutes, default 60). */
+const DEMO_SETTLE_EVERY_MINUTES = 1;
 
 type Closer = () => Promise<unknown>;
 
@@ -75,6 +78,7 @@ function guide(dir: string, demo: DemoFile, created: boolean, balance: string | 
     `  payment   ${url('payment')}`,
     `  shop      ${url('merchant')}   "${DEMO_MERCHANT_NAME}": ${articles} (merchant.json may say otherwise)`,
     `  shopper   bank account ${demo.shopper.bankAccount}${balance ? ` (balance ${balance})` : ''}, holder token in ${demo.shopper.tokenFile}`,
+    ...(demo.shopBank ? [`  shop's bank account ${demo.shopBank.bankAccount} (token in ${p.demoFile}): the payment server pays the shop's takings there every ${DEMO_SETTLE_EVERY_MINUTES} minute`] : []),
     '',
     'In another terminal, a wallet registers, loads money and buys:',
     "  export QUITTANCE_PASSPHRASE='a passphrase for your wallet'",
@@ -198,9 +202,11 @@ async function serveDemo(dir: string, state: DemoFile, created: boolean, io: Io,
     // Only once every server listens: nothing takes money in or settles before the demo is up.
     const loader = startLoader(payment.deps, { signal: stop.signal, log: apps.payment.log.child({ component: 'loader' }) });
     const sweep = runSettlementSweep(merchant.deps, { signal: stop.signal, log: apps.merchant.log.child({ component: 'settlement' }) });
+    // Paying the shop's takings to its bank account: every minute in the demo (payment.json says 60 for real servers).
+    const payouts = startSettlementSchedule(payment.deps, { signal: stop.signal, everyMinutes: DEMO_SETTLE_EVERY_MINUTES, log: apps.payment.log.child({ component: 'payout' }) });
     closers.push(async () => {
       stop.abort();
-      await Promise.all([loader, sweep]);
+      await Promise.all([loader, sweep, payouts]);
     });
 
     const urls = Object.fromEntries(PARTIES.map((p) => [p, partyUrl(state, p)])) as Record<Party, string>;
@@ -209,7 +215,9 @@ async function serveDemo(dir: string, state: DemoFile, created: boolean, io: Io,
     if (silent.length > 0) throw new Error(`no answer on /healthz from ${silent.join(', ')}`);
 
     if (!quiet) io.err(guide(dir, state, created, shopperAccount.ok ? shopperAccount.value.balance : undefined));
-    io.out(JSON.stringify({ ready: true, urls, ca_cert: paths.caCert, shopper: { bankAccount: state.shopper.bankAccount, tokenFile: state.shopper.tokenFile } }) + '\n');
+    io.out(
+      JSON.stringify({ ready: true, urls, ca_cert: paths.caCert, shopper: { bankAccount: state.shopper.bankAccount, tokenFile: state.shopper.tokenFile }, ...(state.shopBank ? { shop: { bankAccount: state.shopBank.bankAccount } } : {}) }) + '\n',
+    );
     await io.stopSignal;
     if (!quiet) io.err('stopping the demo…\n');
   } catch (e) {

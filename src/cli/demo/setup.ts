@@ -48,6 +48,8 @@ export const DemoFile = z.strictObject({
   parties: z.strictObject({ payment: z.string(), merchant: z.string() }),
   operatorTokens: z.strictObject({ ca: z.string(), bank: z.string(), payment: z.string(), merchant: z.string() }),
   shopper: z.strictObject({ holder: z.string(), bankAccount: z.string(), holderToken: z.string(), tokenFile: z.string() }),
+  /** The shop's own bank account, where settlements pay its takings (absent in demos made before settlement). */
+  shopBank: z.strictObject({ bankAccount: z.string(), holderToken: z.string() }).optional(),
 });
 export type DemoFile = z.infer<typeof DemoFile>;
 
@@ -153,10 +155,13 @@ export async function createDemo(dir: string, address: DemoAddress): Promise<Dem
   const bank = await openBank(paths.bank);
   let payAccount: { id: string; token: string };
   let shopper: { id: string; token: string };
+  let shopAccount: { id: string; token: string };
   try {
     const p = unwrap(await openAccount(bank.deps, OPERATOR, { holder: payCert.partyId, currency: 'JPY', kind: 'payment' }), 'opening the payment account');
     const s = unwrap(await openAccount(bank.deps, OPERATOR, { holder: DEMO_SHOPPER.holder, currency: 'JPY', kind: 'shopper' }), 'opening the shopper account');
-    if (p.holderToken === undefined || s.holderToken === undefined) throw new Error('the bank gave no holder token for a new holder');
+    const m = unwrap(await openAccount(bank.deps, OPERATOR, { holder: shopCert.partyId, currency: 'JPY', kind: 'merchant' }), 'opening the shop account');
+    if (p.holderToken === undefined || s.holderToken === undefined || m.holderToken === undefined) throw new Error('the bank gave no holder token for a new holder');
+    shopAccount = { id: m.account.accountId, token: m.holderToken };
     payAccount = { id: p.account.accountId, token: p.holderToken };
     shopper = { id: s.account.accountId, token: s.holderToken };
     unwrap(await fund(bank.deps, { transferId: 'demo-fund-shopper', to: shopper.id, amount: DEMO_SHOPPER.funds, subject: 'demo money' }), 'funding the shopper');
@@ -187,7 +192,7 @@ export async function createDemo(dir: string, address: DemoAddress): Promise<Dem
   const anchor = trustAnchorOf(x509.PemConverter.decode(caInit.certPem).map((b) => new Uint8Array(b)));
   const store = await openPaymentStore(paths.payment);
   try {
-    unwrap(await addMerchant(store.db, { chainPem: await readFile(shopCert.chain, 'utf8'), payoutAccount: null, trustAnchor: anchor, now: new Date() }), 'add merchant');
+    unwrap(await addMerchant(store.db, { chainPem: await readFile(shopCert.chain, 'utf8'), payoutAccount: shopAccount.id, trustAnchor: anchor, now: new Date() }), 'add merchant');
   } finally {
     await store.close();
   }
@@ -201,6 +206,7 @@ export async function createDemo(dir: string, address: DemoAddress): Promise<Dem
     parties: { payment: payInit.partyId, merchant: shopInit.partyId },
     operatorTokens: { ca: caInit.adminToken, bank: bankInit.adminToken, payment: payInit.adminToken, merchant: shopInit.adminToken },
     shopper: { holder: DEMO_SHOPPER.holder, bankAccount: shopper.id, holderToken: shopper.token, tokenFile: paths.tokenFile },
+    shopBank: { bankAccount: shopAccount.id, holderToken: shopAccount.token },
   };
   await writeFile(paths.tokenFile, shopper.token + '\n', { mode: 0o600 });
   // Written whole or not at all: its presence means the setup finished.

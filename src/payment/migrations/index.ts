@@ -5,6 +5,7 @@ import * as m0003 from './0003-purchases.ts';
 import * as m0004 from './0004-purses.ts';
 import * as m0005 from './0005-purse-evidence.ts';
 import * as m0006 from './0006-repayments.ts';
+import * as m0007 from './0007-settlements.ts';
 
 /** Ordered by name; never edit a migration that has shipped, add the next one. */
 export const PAYMENT_MIGRATIONS: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const PAYMENT_MIGRATIONS: Record<string, Migration> = {
   '0004-purses': m0004,
   '0005-purse-evidence': m0005,
   '0006-repayments': m0006,
+  '0007-settlements': m0007,
 };

@@ -22,6 +22,8 @@ import { REPAYMENT_PERMIT_TYP, RepaymentPermit } from './repayment-permit.ts';
 import { REPAYMENT_RECEIPT_TYP, RepaymentReceipt } from './repayment-receipt.ts';
 import { REPAYMENT_REQUEST_TYP, RepaymentRequest } from './repayment-request.ts';
 import { REPAYMENT_STATE_TYP, RepaymentState } from './repayment-state.ts';
+import { SETTLEMENT_QUERY_TYP, SettlementQuery } from './settlement-query.ts';
+import { SETTLEMENT_REPORT_TYP, SettlementReport } from './settlement-report.ts';
 import { SIGNED_ERROR_TYP, SignedError } from './signed-error.ts';
 
 export * from './completion.ts';
@@ -39,6 +41,8 @@ export * from './repayment-permit.ts';
 export * from './repayment-receipt.ts';
 export * from './repayment-request.ts';
 export * from './repayment-state.ts';
+export * from './settlement-query.ts';
+export * from './settlement-report.ts';
 export * from './signed-error.ts';
 
 export const DOCUMENT_TYPES = Object.freeze({
@@ -57,6 +61,8 @@ export const DOCUMENT_TYPES = Object.freeze({
   [DENOMINATION_KEYS_TYP]: DenominationKeys,
   [PURSE_REGISTRATION_TYP]: PurseRegistration,
   [REMITTANCE_REQUEST_TYP]: RemittanceRequest,
+  [SETTLEMENT_REPORT_TYP]: SettlementReport,
+  [SETTLEMENT_QUERY_TYP]: SettlementQuery,
 });
 
 export type DocumentTyp = keyof typeof DOCUMENT_TYPES;
@@ -66,7 +72,8 @@ export type AnyDocument = { [T in DocumentTyp]: DocumentOf<T> }[DocumentTyp];
 /**
  * Who signs each kind: 'purchaser' is the certified or per-order key that signed the order.
  * `message` is the patent's message number; kinds the patent has no message for
- * (the denomination key list, the purse registration) have none.
+ * (the denomination key list, the purse registration, the settlement report
+ * and query) have none.
  */
 export type DocumentSigner = 'merchant' | 'payment' | 'purchaser';
 export const DOCUMENT_INFO: Readonly<Record<DocumentTyp, { message?: number; signer: DocumentSigner; countersigner?: DocumentSigner }>> = Object.freeze({
@@ -85,6 +92,8 @@ export const DOCUMENT_INFO: Readonly<Record<DocumentTyp, { message?: number; sig
   [DENOMINATION_KEYS_TYP]: { signer: 'payment' },
   [PURSE_REGISTRATION_TYP]: { signer: 'purchaser' },
   [REMITTANCE_REQUEST_TYP]: { message: 1150, signer: 'purchaser' },
+  [SETTLEMENT_REPORT_TYP]: { signer: 'payment' },
+  [SETTLEMENT_QUERY_TYP]: { signer: 'merchant' },
 });
 
 // A Map, so that a hostile typ such as "constructor" finds nothing.

@@ -2,10 +2,11 @@
 import type { Group } from '../../command.ts';
 import { orders, show } from './orders.ts';
 import { approveRefund, refunds, refuseRefund } from './refunds.ts';
+import { settlements } from './settlements.ts';
 import { init, serve } from './setup.ts';
 
 export const merchantGroup: Group = {
   name: 'merchant',
   summary: 'merchant server (catalogue, signed hello, orders → signed invoices, refund permits)',
-  commands: [init, serve, orders, show, refunds, approveRefund, refuseRefund],
+  commands: [init, serve, orders, show, refunds, approveRefund, refuseRefund, settlements],
 };

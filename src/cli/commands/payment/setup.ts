@@ -6,6 +6,7 @@ import { createApp } from '../../../payment/app.ts';
 import { ensureDenominationKeys } from '../../../payment/denominations.ts';
 import { initPayment } from '../../../payment/init.ts';
 import { startLoader } from '../../../payment/loader.ts';
+import { startSettlementSchedule } from '../../../payment/settlement.ts';
 import { EXIT, UsageError, integerOption, requireString, type Command } from '../../command.ts';
 import { listenAddress, listenOptions, serveUntilStopped, serverLogger } from '../../serve.ts';
 import * as S from './shared.ts';
@@ -99,7 +100,7 @@ JPY:8192. The operator token is printed once; only its SHA-256 is stored.`,
 
 export const serve: Command = {
   name: 'serve',
-  summary: 'run the payment server (signed denomination key list, reserves, loading)',
+  summary: 'run the payment server (signed denomination key list, reserves, loading, settlement)',
   options: {
     data: S.DATA,
     ...listenOptions(7003),
@@ -110,6 +111,8 @@ export const serve: Command = {
 With a bank link (\`payment link-bank\`) it also watches the linked bank accounts: a transfer
 whose subject is a reserve public key loads that reserve, anything else is sent back.
 Several servers may watch the same accounts; each transfer is handled once.
+With a bank link it also pays merchants' takings out at start and every settleEveryMinutes
+(payment.json, default 60; 0: only \`payment settle\` or POST /v1/admin/settlements/run).
 The key passphrase comes from QUITTANCE_PASSPHRASE or a prompt.`,
   async run({ values }, io) {
     const address = listenAddress(values, 7003);
@@ -118,10 +121,14 @@ The key passphrase comes from QUITTANCE_PASSPHRASE or a prompt.`,
       const app = createApp(p.deps, { logger: serverLogger(io) });
       const stopLoader = new AbortController();
       let loader: Promise<void> | undefined;
-      // Only once listening: a server that fails to start takes no money in.
+      let settlements: Promise<void> | undefined;
+      // Only once listening: a server that fails to start takes no money in and pays none out.
       if (p.deps.bankLink) {
         app.addHook('onListen', async () => {
           loader ??= startLoader(p.deps, { signal: stopLoader.signal, log: app.log.child({ component: 'loader' }) });
+          if (p.deps.config.settleEveryMinutes > 0) {
+            settlements ??= startSettlementSchedule(p.deps, { signal: stopLoader.signal, everyMinutes: p.deps.config.settleEveryMinutes, log: app.log.child({ component: 'settlement' }) });
+          }
         });
       }
       try {
@@ -129,6 +136,7 @@ The key passphrase comes from QUITTANCE_PASSPHRASE or a prompt.`,
       } finally {
         stopLoader.abort();
         await loader;
+        await settlements;
       }
       return EXIT.OK;
     });
