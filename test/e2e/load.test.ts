@@ -270,7 +270,10 @@ describe('end to end: register, open a bank account, load, balance, audit', () =
     const { partyId: shopId } = await issue(dirs.ca, 'merchant', 'Tokyo On-line Mail Order Dealer', shopCert);
     const init = await cli(['merchant', 'init', '--data', shopDir, '--cert', join(shopCert, 'chain.pem'), '--key', join(shopCert, 'key.pem'), '--payment-url', urls.pay, '--payment-cert', join(dirs.payCert, 'chain.pem'), '--ca-url', urls.ca]);
     assert.equal(init.code, 0, init.err);
-    const contract = await cli(['payment', 'add-merchant', '--data', dirs.pay, '--cert', join(shopCert, 'chain.pem')], {});
+    // The shop's own bank account, where settlements pay its takings.
+    const shopBank = await postJson(`${urls.bank}/v1/accounts`, bankOperator, { holder: shopId, currency: 'JPY', kind: 'merchant' });
+    const shopAccount = (shopBank.account as { accountId: string }).accountId;
+    const contract = await cli(['payment', 'add-merchant', '--data', dirs.pay, '--cert', join(shopCert, 'chain.pem'), '--payout', shopAccount], {});
     assert.equal(contract.code, 0, contract.err);
     const shop = await openMerchant(shopDir, { passphrase: PASS });
     const shopApp = createMerchantApp(shop.deps);
@@ -297,6 +300,17 @@ describe('end to end: register, open a bank account, load, balance, audit', () =
       const audit = await cli(['audit', '--db', `sqlite:${join(dirs.pay, 'payment.sqlite')}`], {});
       assert.equal(audit.code, 0, audit.out + audit.err);
       assert.match(audit.out, /ok\s+payments/);
+
+      // Settled from the command line: the shop's bank account receives the 6,000 it took.
+      const settle = await cli(['payment', 'settle', '--data', dirs.pay, '--json'], { QUITTANCE_PASSPHRASE: PASS });
+      assert.equal(settle.code, 0, settle.out + settle.err);
+      const statement = await fetch(`${urls.bank}/v1/accounts/${shopAccount}`, { headers: { authorization: `Bearer ${bankOperator}` } });
+      assert.equal(((await statement.json()) as { balance: string }).balance, 'JPY:6000');
+      const again = await cli(['payment', 'settle', '--data', dirs.pay, '--json'], { QUITTANCE_PASSPHRASE: PASS });
+      assert.equal(again.code, 0, again.out + again.err);
+      const settled = await cli(['audit', '--db', `sqlite:${join(dirs.pay, 'payment.sqlite')}`], {});
+      assert.equal(settled.code, 0, settled.out + settled.err);
+      assert.match(settled.out, /ok\s+settlements/);
     } finally {
       await shopApp.close();
       await shop.close();
