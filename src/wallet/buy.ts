@@ -31,19 +31,7 @@ import { INVOICE_TYP, JwsGeneral, MONEY_RECEPTION_REQUEST_TYP, ORDER_TYP, type L
 import { signEd25519 } from '../protocol/ed25519.ts';
 import { countersign, documentHash, signDocument, type GeneralJws, type SignerOptions } from '../protocol/jws.ts';
 import { CatalogueView, CompletionResponse, PaymentRequest, PaymentStateAnswer } from '../protocol/messages/merchant.ts';
-import {
-  accountPaymentSigningBytes,
-  AccountPaymentResponse,
-  CoinStateView,
-  ecashPaymentSigningBytes,
-  EcashPaymentResponse,
-  MAX_COINS,
-  MAX_ENVELOPES,
-  type AccountPaymentBody,
-  type AccountPaymentRequest,
-  type EcashPaymentBody,
-  type EcashPaymentRequest,
-} from '../protocol/messages/payment.ts';
+import { accountPaymentSigningBytes, AccountPaymentResponse, CoinStateView, ecashPaymentSigningBytes, EcashPaymentResponse, MAX_COINS, MAX_ENVELOPES, type AccountPaymentBody, type AccountPaymentRequest, type EcashPaymentBody, type EcashPaymentRequest } from '../protocol/messages/payment.ts';
 import { err, ok, type Result } from '../protocol/result.ts';
 import { blind, blindingFactorFromSeed, finalize, type BlindRsaErrorCode } from '../protocol/rfc9474.ts';
 import { pemToDer } from '../protocol/x509/index.ts';
@@ -58,9 +46,10 @@ import { denominationKey, serverUrl } from './key-list.ts';
 import type { OpenedWallet } from './open.ts';
 import { allocateOrderKey, deriveOrderKey } from './order-key.ts';
 import { checkCompletion, checkHello, checkInvoice, checkReceipt, checkReception, partyView, type CheckCode, type CheckedInvoice, type PartyView, type Trust } from './purchase-checks.ts';
+import { storePendingCoins } from './pending-coins.ts';
 import { purseBalance, registerPurse } from './purse.ts';
 import { readIdentity } from './register.ts';
-import { allocateIndices, planCoins, withdrawableKeys } from './withdraw.ts';
+import { planCoins, withdrawableKeys } from './withdraw.ts';
 
 export type BuyCode = ClientCode | CaClientCode | CheckCode | CryptoErrorCode | BlindRsaErrorCode | WalletErrorCode;
 
@@ -447,11 +436,8 @@ async function preparePayment(wallet: OpenedWallet, row: WalletPurchaseTable, de
           .executeTakeFirst();
         if (taken.numUpdatedRows !== 1n) throw new CoinTaken();
       }
-      const indices = await allocateIndices(tx, 'coin', changeValues.length, now);
       const envelopes: EcashPaymentBody['change'] = [];
-      for (const [i, v] of changeValues.entries()) {
-        const key = signing.get(v)!;
-        const derived = await deriveCoin(deps.seed, indices[i]!);
+      for (const { key, derived } of await storePendingCoins(tx, deps.seed, changeValues.map((v) => signing.get(v)!), changeRequestId, now)) {
         const pk = await denominationKey(key);
         if (!pk.ok) throw new Error(`a stored denomination key does not parse: ${pk.message}`);
         const r = blindingFactorFromSeed(pk.value, derived.blindingSeed);
@@ -459,23 +445,6 @@ async function preparePayment(wallet: OpenedWallet, row: WalletPurchaseTable, de
         const b = await blind(pk.value, derived.publicKeyBytes, r.value);
         if (!b.ok) throw new Error(b.message);
         envelopes.push({ denominationId: key.denomination_id, blindedMessage: encodeBase64url(b.value.blindedMsg) });
-        await tx
-          .insertInto('wallet_coins')
-          .values({
-            coin_pub: encodeBase64url(derived.publicKeyBytes),
-            derivation_index: indices[i]!,
-            denomination_id: key.denomination_id,
-            currency: key.currency,
-            value: key.value,
-            signature: null,
-            state: 'pending',
-            reserve_pub: null,
-            request_id: changeRequestId,
-            spent_in: null,
-            created_at: now.toISOString(),
-            updated_at: now.toISOString(),
-          })
-          .execute();
       }
       const body: EcashPaymentBody = {
         invoiceHash: row.invoice_hash,

@@ -52,7 +52,8 @@ import type { WalletErrorCode } from './errors.ts';
 import { callJson, type Fetch } from './http-client.ts';
 import { denominationKey, fetchKeyList, serverUrl, type KeyListCode } from './key-list.ts';
 import type { OpenedWallet } from './open.ts';
-import { allocateIndices, planCoins, withdrawableKeys } from './withdraw.ts';
+import { storePendingCoins } from './pending-coins.ts';
+import { planCoins, withdrawableKeys } from './withdraw.ts';
 
 export type ConsolidateCode =
   | KeyListCode
@@ -171,27 +172,7 @@ async function storeSwap(wallet: OpenedWallet, inputs: readonly SpendableCoin[],
           .executeTakeFirst();
         if (taken.numUpdatedRows !== 1n) throw new CoinTaken();
       }
-      const indices = await allocateIndices(tx, 'coin', outputs.length, now);
-      for (const [i, key] of outputs.entries()) {
-        const derived = await deriveCoin(seed, indices[i]!);
-        await tx
-          .insertInto('wallet_coins')
-          .values({
-            coin_pub: encodeBase64url(derived.publicKeyBytes),
-            derivation_index: indices[i]!,
-            denomination_id: key.denomination_id,
-            currency: key.currency,
-            value: key.value,
-            signature: null,
-            state: 'pending',
-            reserve_pub: null,
-            request_id: swapId,
-            spent_in: null,
-            created_at: at,
-            updated_at: at,
-          })
-          .execute();
-      }
+      await storePendingCoins(tx, seed, outputs, swapId, now);
     });
   } catch (e) {
     if (e instanceof CoinTaken) return undefined;

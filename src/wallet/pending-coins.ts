@@ -2,32 +2,34 @@
 // `pending` rows before the request is sent, their keys and blinding factors
 // derived from the seed, so the request can be rebuilt byte for byte after a
 // crash; unblinded and verified, all of them, before any becomes `unspent`.
-// (Withdrawals, swaps and payment change follow the same steps in their own
-// modules; this is the shared form for new flows.)
+// Used for payment change, swaps and refunds (a withdrawal stores its coins
+// with their reserve, in withdraw.ts).
 import type { Transaction } from 'kysely';
 import { decodeBase64url, encodeBase64url } from '../protocol/base64url.ts';
 import type { Envelope } from '../protocol/messages/payment.ts';
 import { err, ok, type Result } from '../protocol/result.ts';
 import { blind, blindingFactorFromSeed, finalize, type BlindingResult, type BlindRsaErrorCode, type BlindRsaPublicKey } from '../protocol/rfc9474.ts';
 import type { WalletDatabase, WalletDenominationTable } from './db.ts';
-import { deriveCoin } from './derive.ts';
+import { deriveCoin, type DerivedCoin } from './derive.ts';
 import type { WalletErrorCode } from './errors.ts';
 import { denominationKey } from './key-list.ts';
 import type { OpenedWallet } from './open.ts';
 import { allocateIndices } from './withdraw.ts';
 
-/** Inserts one pending coin per value, signed later by the key of that value in `keys`. */
+/**
+ * Inserts one pending coin per key (fresh derivation indices, `requestId`),
+ * in the caller's transaction; returns each coin's derived keys, in order.
+ */
 export async function storePendingCoins(
   tx: Transaction<WalletDatabase>,
   seed: Uint8Array,
-  values: readonly bigint[],
-  keys: ReadonlyMap<bigint, WalletDenominationTable>,
+  keys: readonly WalletDenominationTable[],
   requestId: string,
   now: Date,
-): Promise<void> {
-  const indices = await allocateIndices(tx, 'coin', values.length, now);
-  for (const [i, v] of values.entries()) {
-    const key = keys.get(v)!;
+): Promise<{ key: WalletDenominationTable; derived: DerivedCoin }[]> {
+  const indices = await allocateIndices(tx, 'coin', keys.length, now);
+  const out: { key: WalletDenominationTable; derived: DerivedCoin }[] = [];
+  for (const [i, key] of keys.entries()) {
     const derived = await deriveCoin(seed, indices[i]!);
     await tx
       .insertInto('wallet_coins')
@@ -46,7 +48,9 @@ export async function storePendingCoins(
         updated_at: now.toISOString(),
       })
       .execute();
+    out.push({ key, derived });
   }
+  return out;
 }
 
 export type PreparedCoins = {

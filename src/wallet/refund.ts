@@ -253,7 +253,7 @@ async function prepareClaim(wallet: OpenedWallet, r: WalletRefundTable, p: Walle
     coinsRequestId = await wallet.db.transaction().execute(async (tx) => {
       const taken = await tx.updateTable('wallet_refunds').set({ coins_request_id: id, updated_at: now.toISOString() }).where('request_id', '=', r.request_id).where('coins_request_id', 'is', null).executeTakeFirst();
       if (taken.numUpdatedRows === 0n) return (await tx.selectFrom('wallet_refunds').select('coins_request_id').where('request_id', '=', r.request_id).executeTakeFirstOrThrow()).coins_request_id!;
-      await storePendingCoins(tx, deps.seed, values, signing, id, now);
+      await storePendingCoins(tx, deps.seed, values.map((v) => signing.get(v)!), id, now);
       return id;
     });
   }
