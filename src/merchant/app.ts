@@ -5,6 +5,7 @@ import { createBaseApp, type BaseAppOptions } from '../http/app.ts';
 import type { MerchantDeps } from './deps.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { catalogueRoutes } from './routes/catalogue.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 import { orderRoutes } from './routes/orders.ts';
 import { receiptRoutes } from './routes/receipts.ts';
 import { repaymentRoutes } from './routes/repayments.ts';
@@ -17,6 +18,7 @@ export function createApp(deps: MerchantDeps, opts: BaseAppOptions = {}): Fastif
   orderRoutes(app, deps);
   receiptRoutes(app, deps);
   repaymentRoutes(app, deps);
+  notificationRoutes(app, deps);
   adminRoutes(app, deps);
   return app;
 }

@@ -32,6 +32,7 @@ export const MERCHANT_HTTP_ERROR_CODES = [
   'MERCHANT_REPAYMENT_ALREADY_DECIDED',
   'MERCHANT_REPAYMENT_STATE_INVALID',
   'MERCHANT_REPAYMENT_STATE_MISMATCH',
+  'MERCHANT_NOTIFICATION_REFUSED',
 ] as const;
 export type MerchantHttpErrorCode = (typeof MERCHANT_HTTP_ERROR_CODES)[number];
 
@@ -97,4 +98,6 @@ export const MERCHANT_STATUS: Record<MerchantHttpErrorCode, number> = {
   // about this permit. Only the shop asks for it, so these are gateway errors.
   MERCHANT_REPAYMENT_STATE_INVALID: 502,
   MERCHANT_REPAYMENT_STATE_MISMATCH: 502,
+  // POST /v1/notifications/repayment-state: the posted state failed the checks of an asked-for one; details.cause names which.
+  MERCHANT_NOTIFICATION_REFUSED: 422,
 };

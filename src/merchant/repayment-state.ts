@@ -13,7 +13,7 @@
 // gives its amount back to what may still be refunded. A payment server that
 // cannot be reached changes nothing, so a permit keeps its amount held.
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { parseDocument, REPAYMENT_RECEIPT_TYP, REPAYMENT_STATE_TYP, type JwsGeneral, type RepaymentState } from '../protocol/documents/index.ts';
+import { parseDocument, REPAYMENT_RECEIPT_TYP, REPAYMENT_STATE_TYP, RepaymentState, type JwsGeneral } from '../protocol/documents/index.ts';
 import { verifyDocument } from '../protocol/jws.ts';
 import { RepaymentStateAnswer } from '../protocol/messages/payment.ts';
 import { formatAmount } from '../protocol/amount.ts';
@@ -246,6 +246,36 @@ export async function refreshRefund(deps: MerchantDeps, refund: RefundRow): Prom
     await record(deps, refund, checked.value);
   }
   return ok(refundSummary((await findRefund(deps.db, refund.transaction_id, refund.request_id))!));
+}
+
+/**
+ * A repayment state the payment server posted (notifications, 1220 unasked):
+ * the unverified payload only says which refund it claims to be about; then
+ * exactly the checks of an asked-for answer apply, so a forged or altered
+ * notification records nothing. The same state twice records once.
+ */
+export async function acceptNotifiedRepaymentState(deps: MerchantDeps, stateJws: JwsGeneral): Promise<Result<RefundSummary, MerchantHttpErrorCode>> {
+  const claimed = RepaymentState.safeParse(unverifiedPayload(stateJws));
+  if (!claimed.success) return err('MERCHANT_REPAYMENT_STATE_INVALID', 'the payload is not a repayment state');
+  const { transactionId, permitId } = claimed.data;
+  const refund = await deps.db.selectFrom('merchant_refunds').selectAll().where('transaction_id', '=', transactionId).where('permit_id', '=', permitId).executeTakeFirst();
+  if (!refund) return err('MERCHANT_REPAYMENT_NOT_FOUND', `no permit ${permitId} was issued for order ${transactionId} here`);
+  if (refund.state === 'completed') return ok(refundSummary(refund));
+  const order = await findOrder(deps.db, transactionId);
+  if (!order) throw new Error(`refund ${transactionId}/${refund.request_id} has no order`);
+  const checked = await checkState(deps, order, refund, stateJws);
+  if (!checked.ok) return checked;
+  await record(deps, refund, checked.value);
+  return ok(refundSummary((await findRefund(deps.db, transactionId, refund.request_id))!));
+}
+
+/** The payload of a JWS as JSON, NOT verified: only to find what it claims to be about. */
+function unverifiedPayload(jws: JwsGeneral): unknown {
+  try {
+    return JSON.parse(Buffer.from(jws.payload, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 export type OrderRefunds = { transactionId: string; state: OrderState; refunded: string; refunds: RefundSummary[] };

@@ -58,7 +58,14 @@ export async function settleFromPaymentServer(deps: MerchantDeps, transactionId:
   const asked = await askPaymentServer(deps, paymentServerUrl(deps, row.payment_server_id, row.invoice_jws), transactionId);
   if (!asked.ok) return asked;
   if (asked.value.kind === 'unknown') return ok({ transactionId, paymentState: 'UNPAID', paymentServerState: 'UNKNOWN' });
-  const { answer } = asked.value;
+  return settleFromAnswer(deps, transactionId, asked.value.answer);
+}
+
+/**
+ * The payment server's payment state, asked for or notified: only its signed
+ * receipt settles the order, checked exactly as the shopper's copy (210).
+ */
+export async function settleFromAnswer(deps: MerchantDeps, transactionId: string, answer: PaymentStateAnswer): Promise<Result<SettleOutcome, MerchantHttpErrorCode>> {
   // Refunded in full since (REPAYMENT_COMPLETION) it was paid all the same: the receipt settles it.
   if ((answer.state !== 'PAID' && answer.state !== 'REPAYMENT_COMPLETION') || !answer.receipt) return ok({ transactionId, paymentState: 'UNPAID', paymentServerState: answer.state });
   const settled = await acceptReceipt(deps, transactionId, answer.receipt);

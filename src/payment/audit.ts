@@ -13,17 +13,19 @@ import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import { decodeBase64url } from '../protocol/base64url.ts';
 import { verifyEd25519 } from '../protocol/ed25519.ts';
 import { formatAmount, parseAmount } from '../protocol/amount.ts';
-import { documentHash } from '../protocol/jws.ts';
+import { REMITTANCE_REQUEST_TYP, REPAYMENT_PERMIT_TYP, REPAYMENT_RECEIPT_TYP } from '../protocol/documents/index.ts';
+import { documentHash, verifyDocument, type VerifiedDocument } from '../protocol/jws.ts';
+import { x509 } from '../protocol/x509/index.ts';
 import { accountPaymentSigningBytes, purseRegistrationSigningBytes } from '../protocol/messages/payment.ts';
 import { toBigInt } from '../store/index.ts';
-import type { PaymentBankIncomingTable, PaymentBounceTable, PaymentDatabase, PaymentLedgerTransferTable } from './db.ts';
+import type { PaymentBankIncomingTable, PaymentBounceTable, PaymentDatabase, PaymentLedgerTransferTable, PaymentRepaymentTable } from './db.ts';
 import { checkLedger, ledgerAccount } from './ledger.ts';
 import { bounceId, loadTransferId, receivedTransferId } from './loader.ts';
 import { PAYMENT_MIGRATIONS } from './migrations/index.ts';
 import { PAYMENT_SPENDER } from './ecash-payment.ts';
 import { paymentTransferId } from './paid.ts';
 import { merchantAccount } from './merchants.ts';
-import { refundTransferId, repaymentRef } from './repayments.ts';
+import { RECIPIENT, refundTransferId, repaymentRef, signerKey } from './repayments.ts';
 import { settlementTransferId } from './settlement.ts';
 import { withdrawSourceId, withdrawTransferId } from './withdraw.ts';
 
@@ -267,17 +269,85 @@ async function storedDocument(jws: string): Promise<{ doc: Record<string, unknow
 }
 
 /**
+ * The CAs a refund's signatures must chain to: those given (the payment
+ * server's own CA, from --data), or else the roots of the merchant contracts'
+ * chains, which the operator checked against the CA when adding them.
+ */
+async function auditAnchors(db: Db, given: readonly Uint8Array[] | undefined): Promise<Uint8Array[]> {
+  if (given && given.length > 0) return [...given];
+  const roots = new Map<string, Uint8Array>();
+  for (const m of await db.selectFrom('payment_merchants').select('certificate_chain').execute()) {
+    try {
+      const certs = x509.PemConverter.decodeWithHeaders(m.certificate_chain).filter((b) => b.type === 'CERTIFICATE');
+      const root = certs[certs.length - 1];
+      if (root) roots.set(Buffer.from(root.rawData).toString('base64'), new Uint8Array(root.rawData));
+    } catch {
+      // A contract whose chain does not parse anchors nothing; its refunds then fail to verify.
+    }
+  }
+  return [...roots.values()];
+}
+
+/**
+ * The signatures behind a refund, as of when it was claimed (certificates
+ * valid then; revocation since does not undo evidence): the permit signed by
+ * the merchant of the refund's shop and countersigned by the recipient, the
+ * remittance request and (once completed) the repayment receipt signed by
+ * that same key. Without them a row with matching figures is money paid on
+ * nobody's word.
+ */
+async function refundSignatureProblems(r: PaymentRepaymentTable, anchors: readonly Uint8Array[], label: string): Promise<string[]> {
+  const problems: string[] = [];
+  const policy = (expectedTyp: string, signers: VerifyPolicyArg) => ({ now: new Date(r.created_at), trustAnchors: anchors, crls: [], requireCrl: false, crlMaxAgeSeconds: 0, expectedTyp, signers });
+  const parse = (jws: string | null): unknown => {
+    try {
+      return jws === null ? undefined : JSON.parse(jws);
+    } catch {
+      return undefined;
+    }
+  };
+  const claimer = { signer_kind: r.signer_kind, signer_key: r.signer_key };
+  const sameClaimer = (v: VerifiedDocument, i: number) => {
+    const k = signerKey(v.signers[i]!);
+    return k.signer_kind === claimer.signer_kind && k.signer_key === claimer.signer_key;
+  };
+  const permit = await verifyDocument(parse(r.permit_jws), policy(REPAYMENT_PERMIT_TYP, [{ roles: ['merchant'] }, RECIPIENT]));
+  if (!permit.ok) problems.push(`${label}: the stored permit's signatures do not verify (${permit.code}: ${permit.message})`);
+  else {
+    const merchant = permit.value.signers[0]!;
+    if (merchant.kind !== 'certified' || merchant.partyId !== r.shop_id) problems.push(`${label}: the stored permit is not signed by merchant ${r.shop_id}`);
+    if (!sameClaimer(permit.value, 1)) problems.push(`${label}: the stored permit is countersigned by another key than the one recorded as claiming it`);
+    const recipient = permit.value.signers[1]!;
+    if ((recipient.kind === 'certified' ? recipient.partyId : recipient.thumbprint) !== r.recipient_id) problems.push(`${label}: the stored permit is countersigned by someone other than the recipient ${r.recipient_id}`);
+  }
+  const request = await verifyDocument(parse(r.request_jws), policy(REMITTANCE_REQUEST_TYP, [RECIPIENT]));
+  if (!request.ok) problems.push(`${label}: the stored remittance request's signature does not verify (${request.code}: ${request.message})`);
+  else if (!sameClaimer(request.value, 0)) problems.push(`${label}: the stored remittance request is signed by another key than the permit's countersigner`);
+  if (r.state === 'completed') {
+    const receipt = await verifyDocument(parse(r.receipt_jws), { ...policy(REPAYMENT_RECEIPT_TYP, [RECIPIENT]), now: new Date(r.completed_at ?? r.created_at) });
+    if (!receipt.ok) problems.push(`${label}: the stored repayment receipt's signature does not verify (${receipt.code}: ${receipt.message})`);
+    else if (!sameClaimer(receipt.value, 0)) problems.push(`${label}: the stored repayment receipt is signed by another key than the one that claimed the refund`);
+  }
+  return problems;
+}
+
+type VerifyPolicyArg = Parameters<typeof verifyDocument>[1]['signers'];
+
+/**
  * Refunds (issue 5, remittance.ts). Each repayment: of a PAID payment of its
  * shop and transaction, in its currency, to its purchaser; one posted ledger
  * transfer refund:<shop>/<permit> of exactly its amount, merchant → float
  * (mode ecash, with refund envelopes worth exactly that: the float check
  * covers the rest) or merchant → the purse (mode account, registered to the
  * recipient); its stored permit and remittance request are the documents its
- * hashes name, and say what the row says. Each payment: the refunds sum to
- * its `refunded`, which is not above its amount. Each permit is paid once.
+ * hashes name, say what the row says, and carry valid signatures of the
+ * merchant and the recipient (refundSignatureProblems). Each payment: the
+ * refunds sum to its `refunded`, which is not above its amount. Each permit
+ * is paid once.
  */
-async function refundsCheck(db: Db, claims: Claims): Promise<AuditCheck> {
+async function refundsCheck(db: Db, claims: Claims, trustAnchors: readonly Uint8Array[] | undefined): Promise<AuditCheck> {
   const problems: string[] = [];
+  const anchors = await auditAnchors(db, trustAnchors);
   const envelopes = await envelopeSums(db, 'refund');
   const transfers = new Map((await db.selectFrom('payment_ledger_transfers').selectAll().where('reason', '=', 'refund').execute()).map((t) => [t.id, t]));
   const purses = new Map((await db.selectFrom('payment_purses').select(['purse_key', 'party_id']).execute()).map((r) => [r.purse_key, r.party_id]));
@@ -364,6 +434,7 @@ async function refundsCheck(db: Db, claims: Claims): Promise<AuditCheck> {
         problems.push(`${label}: the stored remittance request names another permit, recipient, amount or purse`);
       }
     }
+    problems.push(...(await refundSignatureProblems(r, anchors, label)));
   }
   for (const p of payments.values()) {
     const sum = sums.get(p.payment_id) ?? 0n;
@@ -788,7 +859,12 @@ async function transfersCheck(db: Db, claims: Claims): Promise<AuditCheck> {
  * first read fixes the snapshot under WAL without taking the write lock),
  * which is rolled back.
  */
-export async function auditPayment(db: Db): Promise<AuditReport> {
+export type AuditOptions = {
+  /** The CA(s) refund signatures must chain to; default: the roots of the merchant contracts' chains. */
+  trustAnchors?: readonly Uint8Array[];
+};
+
+export async function auditPayment(db: Db, opts: AuditOptions = {}): Promise<AuditReport> {
   return db.connection().execute(async (conn) => {
     // Before the transaction: on PostgreSQL a missing table would abort it.
     const schema = await schemaCheck(conn);
@@ -808,7 +884,7 @@ export async function auditPayment(db: Db): Promise<AuditReport> {
         await withdrawalsCheck(conn, claims),
         await swapsCheck(conn),
         await paymentsCheck(conn, claims),
-        await refundsCheck(conn, claims),
+        await refundsCheck(conn, claims, opts.trustAnchors),
         settlements.check,
         await reservesCheck(conn),
         await pursesCheck(conn),

@@ -51,6 +51,11 @@ export const PaymentConfig = z
      * demand (`quittance payment settle`, POST /v1/admin/settlements/run).
      */
     settleEveryMinutes: z.number().int().min(0).max(7 * 24 * 60).default(60),
+    /**
+     * Notifications to merchants waiting in the outbox (notifications.ts) are
+     * sent every this many seconds; 0: never (merchants then only ask).
+     */
+    notifyEverySeconds: z.number().int().min(0).max(3600).default(5),
   })
   .superRefine((c, ctx) => {
     if (c.depositDays < c.withdrawDays) ctx.addIssue({ code: 'custom', path: ['depositDays'], message: 'depositDays must be at least withdrawDays' });

@@ -165,6 +165,8 @@ export interface PaymentMerchantTable {
   fingerprint: string;
   /** Bank account the takings are paid out to (QB…); null until known. */
   payout_account: string | null;
+  /** The merchant server's base URL, where payments and repayments are notified (notifications.ts); null: the shop only asks. */
+  notify_url: string | null;
   status: MerchantStatus;
   created_at: string;
   updated_at: string;
@@ -291,6 +293,30 @@ export interface PaymentSettlementTable {
   updated_at: string;
 }
 
+export type NotificationKind = 'payment' | 'repayment';
+export type NotificationEvent = 'paid' | 'remitted' | 'completed';
+
+/**
+ * The outbox of notifications to merchants (notifications.ts): inserted with
+ * the state change, delivered afterwards with retries. pending: to deliver at
+ * next_attempt_at; delivered: the merchant answered 2xx; failed: it refused
+ * for good (4xx) or could not be reached for notifyGiveUpHours — the shop
+ * still learns the state when it asks (1210, GET /v1/payments/…).
+ */
+export interface PaymentNotificationTable {
+  merchant_id: string;
+  kind: NotificationKind;
+  /** Transaction id (payment) or permit id (repayment). */
+  ref: string;
+  event: NotificationEvent;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface PaymentDatabase {
   payment_denomination_keys: PaymentDenominationKeyTable;
   payment_ledger_accounts: PaymentLedgerAccountTable;
@@ -308,4 +334,5 @@ export interface PaymentDatabase {
   payment_purses: PaymentPurseTable;
   payment_repayments: PaymentRepaymentTable;
   payment_settlements: PaymentSettlementTable;
+  payment_notifications: PaymentNotificationTable;
 }

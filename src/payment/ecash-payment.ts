@@ -47,6 +47,7 @@ import type { PayHttpErrorCode } from './errors.ts';
 import { ensureAccount, ledgerAccount, postTransfer } from './ledger.ts';
 import { isActiveMerchant, merchantAccount } from './merchants.ts';
 import { findPayment, rowAmount, type PurchaseDeps } from './money-reception.ts';
+import { enqueueNotification } from './notifications.ts';
 import { paidReceipt, paymentTransferId, signReceipt, wireJws } from './paid.ts';
 
 type Db = Kysely<PaymentDatabase>;
@@ -160,6 +161,7 @@ export async function payEcash(deps: PurchaseDeps, request: EcashPaymentRequest)
           const moved = await postTransfer(trx, { id: paymentTransferId(row.payment_id), debit: float, credit: merchant, currency, amount: row.amount, reason: 'payment' }, now);
           // The float holds at least every unspent coin, and these coins were unspent.
           if (!moved) throw new Error(`float:${currency} does not cover payment ${row.payment_id}: the books are broken (run quittance audit)`);
+          await enqueueNotification(trx, { merchantId: row.shop_id, kind: 'payment', ref: row.transaction_id, event: 'paid' }, now);
         }),
       );
       return ok({ response: { receipt: wireJws(receipt), changeSignatures: changeSignatures.value }, replay: false });

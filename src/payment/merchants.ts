@@ -36,6 +36,7 @@ export type MerchantView = {
   displayName: string;
   fingerprint: string;
   payoutAccount: string | null;
+  notifyUrl: string | null;
   status: MerchantStatus;
   createdAt: string;
   updatedAt: string;
@@ -47,6 +48,7 @@ function view(r: PaymentMerchantTable): MerchantView {
     displayName: r.display_name,
     fingerprint: r.fingerprint,
     payoutAccount: r.payout_account,
+    notifyUrl: r.notify_url,
     status: r.status,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -86,7 +88,7 @@ export async function checkMerchantChain(chainPem: string, trustAnchor: Uint8Arr
 
 export async function addMerchant(
   db: Db,
-  p: { chainPem: string; payoutAccount: string | null; trustAnchor: Uint8Array; now: Date },
+  p: { chainPem: string; payoutAccount: string | null; notifyUrl?: string | null; trustAnchor: Uint8Array; now: Date },
 ): Promise<Result<MerchantView, PaySetupErrorCode>> {
   const checked = await checkMerchantChain(p.chainPem, p.trustAnchor, p.now);
   if (!checked.ok) return checked;
@@ -100,6 +102,7 @@ export async function addMerchant(
     certificate_chain: p.chainPem,
     fingerprint: checked.value.fingerprint,
     payout_account: p.payoutAccount,
+    notify_url: p.notifyUrl ?? null,
     status: 'active',
     created_at: at,
     updated_at: at,
@@ -114,6 +117,18 @@ export async function listMerchants(db: Db): Promise<MerchantView[]> {
 
 export async function setMerchantStatus(db: Db, merchantId: string, status: MerchantStatus, now: Date): Promise<Result<MerchantView, 'PAY_MERCHANT_UNKNOWN'>> {
   await db.updateTable('payment_merchants').set({ status, updated_at: now.toISOString() }).where('merchant_id', '=', merchantId).execute();
+  const row = await db.selectFrom('payment_merchants').selectAll().where('merchant_id', '=', merchantId).executeTakeFirst();
+  if (!row) return err('PAY_MERCHANT_UNKNOWN', `no contract with merchant ${merchantId}`);
+  return ok(view(row));
+}
+
+/**
+ * Where the merchant server is notified of payments and repayments
+ * (notifications.ts), or null: it only asks. Notifications already enqueued
+ * go to the URL current when they are sent.
+ */
+export async function setMerchantNotifyUrl(db: Db, merchantId: string, notifyUrl: string | null, now: Date): Promise<Result<MerchantView, 'PAY_MERCHANT_UNKNOWN'>> {
+  await db.updateTable('payment_merchants').set({ notify_url: notifyUrl, updated_at: now.toISOString() }).where('merchant_id', '=', merchantId).execute();
   const row = await db.selectFrom('payment_merchants').selectAll().where('merchant_id', '=', merchantId).executeTakeFirst();
   if (!row) return err('PAY_MERCHANT_UNKNOWN', `no contract with merchant ${merchantId}`);
   return ok(view(row));

@@ -38,6 +38,7 @@ import type { PayHttpErrorCode } from './errors.ts';
 import { ensureAccount, ledgerAccount, postTransfer } from './ledger.ts';
 import { isActiveMerchant, merchantAccount } from './merchants.ts';
 import { findPayment, rowAmount, verifyUnderOurCa, type PurchaseDeps, type PurchaseOptions } from './money-reception.ts';
+import { enqueueNotification } from './notifications.ts';
 import { paidReceipt, paymentTransferId, signReceipt, wireJws } from './paid.ts';
 
 type Db = Kysely<PaymentDatabase>;
@@ -177,6 +178,7 @@ export async function payFromPurse(deps: PurchaseDeps, request: AccountPaymentRe
           await ensureAccount(trx, merchant, row.currency, 'merchant', now);
           const moved = await postTransfer(trx, { id: paymentTransferId(row.payment_id), debit: from, credit: merchant, currency: row.currency, amount: row.amount, reason: 'payment' }, now);
           if (!moved) throw new Refusal(err('PAY_PURSE_INSUFFICIENT', `the purse holds less than ${rowAmount(row)} (money withdrawn or on hold is not available); nothing was paid`));
+          await enqueueNotification(trx, { merchantId: row.shop_id, kind: 'payment', ref: row.transaction_id, event: 'paid' }, now);
         }),
       );
       return ok({ response: { receipt: wireJws(receipt) }, replay: false });

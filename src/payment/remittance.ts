@@ -62,6 +62,7 @@ import type { PayHttpErrorCode } from './errors.ts';
 import { accountBalance, ensureAccount, ledgerAccount, postTransfer } from './ledger.ts';
 import { isActiveMerchant, merchantAccount } from './merchants.ts';
 import { findPayment, normalized, ownerId, sameKey, verifyUnderOurCa, type PurchaseDeps, type PurchaseOptions } from './money-reception.ts';
+import { enqueueNotification } from './notifications.ts';
 import { wireJws } from './paid.ts';
 import { findPurse } from './purses.ts';
 import { findRepayment, RECIPIENT, refundTransferId, repaymentRef, signerKey, signRepaymentState } from './repayments.ts';
@@ -363,6 +364,7 @@ export async function remit(deps: PurchaseDeps, opts: PurchaseOptions, call: Rem
           const moved = await postTransfer(trx, { id: refundTransferId(shopId, permit.permitId), debit: merchant, credit: to, currency, amount: amount.minor, reason: 'refund' }, now);
           if (!moved) throw new Refusal(err('PAY_MERCHANT_BALANCE_INSUFFICIENT', insufficient(shopId)));
           if (destination.mode === 'ecash') await insertIssuedEnvelopes(trx, 'refund', ref, destination.envelopes, blindSignatures.value, now);
+          await enqueueNotification(trx, { merchantId: shopId, kind: 'repayment', ref: permit.permitId, event: 'remitted' }, now);
         }),
       );
       return ok({ response: { state: wireJws(state), blindSignatures: blindSignatures.value }, replay: false });

@@ -22,7 +22,9 @@ import type { PaymentDatabase, PaymentRepaymentTable } from './db.ts';
 import type { IssueOutcome } from './envelopes.ts';
 import type { PayHttpErrorCode } from './errors.ts';
 import { normalized, verifyUnderOurCa, type PurchaseDeps, type PurchaseOptions } from './money-reception.ts';
+import { enqueueNotification } from './notifications.ts';
 import { wireJws } from './paid.ts';
+import { withRetry } from '../store/index.ts';
 
 type Db = Kysely<PaymentDatabase>;
 
@@ -102,13 +104,19 @@ export async function acceptRepaymentReceipt(
   if (row.state === 'completed') return ok(completedAnswer(row));
 
   const state = await signRepaymentState(deps, row, receiptJws, now);
-  const marked = await deps.db
-    .updateTable('payment_repayments')
-    .set({ state: 'completed', receipt_jws: JSON.stringify(receiptJws), completed_state_jws: JSON.stringify(state), completed_at: now.toISOString() })
-    .where('shop_id', '=', row.shop_id)
-    .where('permit_id', '=', row.permit_id)
-    .where('state', '=', 'remitted')
-    .executeTakeFirst();
+  const marked = await withRetry(() =>
+    deps.db.transaction().execute(async (trx) => {
+      const r = await trx
+        .updateTable('payment_repayments')
+        .set({ state: 'completed', receipt_jws: JSON.stringify(receiptJws), completed_state_jws: JSON.stringify(state), completed_at: now.toISOString() })
+        .where('shop_id', '=', row.shop_id)
+        .where('permit_id', '=', row.permit_id)
+        .where('state', '=', 'remitted')
+        .executeTakeFirst();
+      if (r.numUpdatedRows > 0n) await enqueueNotification(trx, { merchantId: row.shop_id, kind: 'repayment', ref: row.permit_id, event: 'completed' }, now);
+      return r;
+    }),
+  );
   if (marked.numUpdatedRows === 0n) {
     // Another receipt committed first: it stands.
     const now2 = await findRepayment(deps.db, row.shop_id, row.permit_id);

@@ -6,15 +6,19 @@
 // (1210 → 1220): PARTIALLY_REFUNDED, then REFUNDED by a second permit.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
 import { sweepRefundsOnce } from '../../src/merchant/repayment-state.ts';
+import { setMerchantNotifyUrl } from '../../src/payment/merchants.ts';
+import { deliverDueNotifications, retryDelayMs } from '../../src/payment/notification-delivery.ts';
 import { REMITTANCE_REQUEST_TYP, REPAYMENT_PERMIT_TYP, REPAYMENT_RECEIPT_TYP, REPAYMENT_REQUEST_TYP, type JwsGeneral, type RepaymentPermit } from '../../src/protocol/documents/index.ts';
 import { countersign, signDocument, type GeneralJws } from '../../src/protocol/jws.ts';
 import { RepaymentAnswer } from '../../src/protocol/messages/merchant.ts';
 import { remittanceEnvelopesHash } from '../../src/protocol/messages/payment.ts';
 import { testDatabases } from '../helpers/db.ts';
+import { value } from '../helpers/results.ts';
 import { prepareCoins } from '../payment/emoney-client.ts';
 import { ADMIN_TOKEN } from './harness.ts';
-import { buy, hashOf, payloadOf, startWorld, type World } from './purchase-client.ts';
+import { buy, hashOf, payloadOf, startWorld, tampered, type World } from './purchase-client.ts';
 
 const quiet = { info: () => {}, warn: () => {} };
 
@@ -115,6 +119,124 @@ for (const t of testDatabases()) {
       const done = await refresh(world, bought.transactionId);
       assert.deepEqual([done.state, done.refunded, done.refunds.map((r) => r.state)], ['REFUNDED', 'JPY:5', ['completed', 'completed']]);
     });
+
+    void test('the payment server notifies the shop: paid, remitted, completed arrive without the shop asking; forged or altered notifications change nothing', async (ctx) => {
+      const world = await startWorld(t, ctx);
+      value(await setMerchantNotifyUrl(world.p.deps.db, 'shop-1', 'http://shop.test/base', world.p.clock.now));
+      const shop = postingFetch(world.m.app);
+      const orderState = async (tx: string) =>
+        (await world.m.deps.db.selectFrom('merchant_orders').select(['payment_state', 'refunded']).where('transaction_id', '=', tx).executeTakeFirstOrThrow());
+      const refundStates = async (tx: string) =>
+        Object.fromEntries((await world.m.deps.db.selectFrom('merchant_refunds').select(['request_id', 'state']).where('transaction_id', '=', tx).execute()).map((r) => [r.request_id, r.state]));
+
+      const bought = await buy(world);
+      assert.equal((await orderState(bought.transactionId)).payment_state, 'UNPAID', 'the receipt copy was not posted: the shop does not know yet');
+      assert.deepEqual(await deliverDueNotifications(world.p.deps, shop.fetch), { delivered: 1, failed: 0, retried: 0 });
+      assert.deepEqual(shop.calls, [`POST /base/v1/notifications/payment-state`]);
+      assert.equal((await orderState(bought.transactionId)).payment_state, 'PAID', 'notified: the signed receipt settled the order');
+      assert.deepEqual(await deliverDueNotifications(world.p.deps, shop.fetch), { delivered: 0, failed: 0, retried: 0 }, 'delivered once');
+
+      const part = await askShop(world, bought.transactionId, 'JPY:3');
+      await collect(world, part.permitJws, ['JPY:2', 'JPY:1']);
+      assert.deepEqual(await deliverDueNotifications(world.p.deps, shop.fetch), { delivered: 1, failed: 0, retried: 0 });
+      assert.deepEqual(await refundStates(bought.transactionId), { 'rq-3': 'remitted' });
+      assert.equal((await orderState(bought.transactionId)).refunded, 3n);
+      await acknowledge(world, part.permitJws);
+      assert.deepEqual(await deliverDueNotifications(world.p.deps, shop.fetch), { delivered: 1, failed: 0, retried: 0 });
+      assert.deepEqual(await refundStates(bought.transactionId), { 'rq-3': 'completed' });
+
+      // What the payment server signs now, to replay and to alter.
+      const stateRes = await world.p.app.inject({ method: 'GET', url: `/v1/repayments/shop-1/${part.permit.permitId}` });
+      const stateJws = stateRes.json<{ state: JwsGeneral }>().state;
+      const post = (url: string, payload: unknown) => world.m.app.inject({ method: 'POST', url, payload: payload as object });
+      const again = await post('/v1/notifications/repayment-state', { state: stateJws });
+      assert.equal(again.statusCode, 200, again.body);
+      assert.equal((await orderState(bought.transactionId)).refunded, 3n, 'a duplicate counts once');
+
+      // A second permit, repaid but not yet notified, is the target of forgeries.
+      const rest = await askShop(world, bought.transactionId, 'JPY:2');
+      await collect(world, rest.permitJws, ['JPY:2']);
+      const restState = (await world.p.app.inject({ method: 'GET', url: `/v1/repayments/shop-1/${rest.permit.permitId}` })).json<{ state: JwsGeneral }>().state;
+      const altered = tampered(restState, { ...payloadOf<Record<string, unknown>>(restState), amount: 'JPY:1' });
+      const forgedBody = await post('/v1/notifications/repayment-state', { state: altered });
+      assert.equal(forgedBody.statusCode, 422, forgedBody.body);
+      assert.equal(forgedBody.json<{ code: string }>().code, 'MERCHANT_NOTIFICATION_REFUSED');
+      const byAlice = await signDocument({ payload: payloadOf<Record<string, unknown>>(restState), ...world.alice.signer('quittance.repayment-state.v1+json') });
+      const wrongKey = await post('/v1/notifications/repayment-state', { state: byAlice });
+      assert.equal(wrongKey.statusCode, 422, wrongKey.body);
+      assert.equal(wrongKey.json<{ details: { cause: string } }>().details.cause, 'MERCHANT_REPAYMENT_STATE_INVALID');
+      const unknown = await post('/v1/notifications/repayment-state', { state: tampered(restState, { ...payloadOf<Record<string, unknown>>(restState), permitId: 'no-such-permit-000' }) });
+      assert.equal(unknown.statusCode, 404, unknown.body);
+      const malformed = await post('/v1/notifications/repayment-state', { state: restState, extra: 1 });
+      assert.equal(malformed.statusCode, 400, malformed.body);
+      assert.deepEqual(await refundStates(bought.transactionId), { 'rq-3': 'completed', 'rq-2': 'permitted' }, 'no forgery recorded anything');
+      assert.equal((await orderState(bought.transactionId)).refunded, 3n);
+
+      const paymentRes = (await world.p.app.inject({ method: 'GET', url: `/v1/payments/shop-1/${bought.transactionId}` })).json<Record<string, unknown>>();
+      const otherShop = await post('/v1/notifications/payment-state', { ...paymentRes, shopId: 'shop-2' });
+      assert.equal(otherShop.json<{ code: string }>().code, 'MERCHANT_NOT_THIS_SHOP');
+      const forgedReceipt = await post('/v1/notifications/payment-state', { ...paymentRes, receipt: tampered(paymentRes.receipt as JwsGeneral, { forged: true }) });
+      assert.equal(forgedReceipt.statusCode, 403, forgedReceipt.body);
+
+      // The genuine notification of the second permit still lands.
+      assert.deepEqual(await deliverDueNotifications(world.p.deps, shop.fetch), { delivered: 1, failed: 0, retried: 0 });
+      assert.deepEqual(await refundStates(bought.transactionId), { 'rq-3': 'completed', 'rq-2': 'remitted' });
+      assert.equal((await orderState(bought.transactionId)).refunded, 5n);
+    });
+
+    void test('notifications are retried with a doubling delay while the shop is down, given up on a 4xx, and none are made without a notify URL', async (ctx) => {
+      const world = await startWorld(t, ctx);
+      const silent = await buy(world);
+      const rows = () => world.p.deps.db.selectFrom('payment_notifications').selectAll().execute();
+      assert.deepEqual(await rows(), [], 'no notify URL in the contract: nothing to send');
+
+      value(await setMerchantNotifyUrl(world.p.deps.db, 'shop-1', 'http://shop.test/', world.p.clock.now));
+      const bought = await buy(world);
+      const down = async () => {
+        throw new TypeError('fetch failed');
+      };
+      assert.deepEqual(await deliverDueNotifications(world.p.deps, down), { delivered: 0, failed: 0, retried: 1 });
+      const [row] = await rows();
+      assert.equal(row!.ref, bought.transactionId);
+      assert.equal(row!.attempts, 1);
+      assert.equal(row!.next_attempt_at, new Date(world.p.clock.now.getTime() + retryDelayMs(1)).toISOString());
+      assert.match(row!.last_error ?? '', /unreachable/);
+      const shop = postingFetch(world.m.app);
+      assert.deepEqual(await deliverDueNotifications(world.p.deps, shop.fetch), { delivered: 0, failed: 0, retried: 0 }, 'not before its time');
+      world.p.clock.now = new Date(world.p.clock.now.getTime() + retryDelayMs(1));
+      assert.deepEqual(await deliverDueNotifications(world.p.deps, shop.fetch), { delivered: 1, failed: 0, retried: 0 });
+      assert.equal((await rows())[0]!.state, 'delivered');
+      assert.equal(retryDelayMs(2), 2 * retryDelayMs(1));
+      assert.equal(retryDelayMs(30), 15 * 60_000, 'capped');
+
+      // The shop refuses (a 4xx: it will not accept it later either) → given up at once, not retried.
+      await world.p.deps.db.insertInto('payment_notifications').values({ merchant_id: 'shop-1', kind: 'payment', ref: silent.transactionId, event: 'paid', state: 'pending', attempts: 0, next_attempt_at: world.p.clock.now.toISOString(), last_error: null, created_at: world.p.clock.now.toISOString(), updated_at: world.p.clock.now.toISOString() }).execute();
+      const refusing = async () => new Response(JSON.stringify({ code: 'MERCHANT_ORDER_NOT_FOUND', message: 'no order' }), { status: 404 });
+      assert.deepEqual(await deliverDueNotifications(world.p.deps, refusing), { delivered: 0, failed: 1, retried: 0 });
+      const failed = (await rows()).find((r) => r.ref === silent.transactionId)!;
+      assert.deepEqual([failed.state, failed.last_error], ['failed', 'HTTP 404 MERCHANT_ORDER_NOT_FOUND']);
+
+      // Unreachable for a day: given up (the shop still learns the state when it asks).
+      const dayAgo = new Date(world.p.clock.now.getTime() - 24 * 3_600_000).toISOString();
+      await world.p.deps.db.updateTable('payment_notifications').set({ state: 'pending', next_attempt_at: dayAgo, created_at: dayAgo }).where('ref', '=', bought.transactionId).execute();
+      assert.deepEqual(await deliverDueNotifications(world.p.deps, down), { delivered: 0, failed: 1, retried: 0 });
+      assert.equal((await rows()).find((r) => r.ref === bought.transactionId)!.state, 'failed');
+    });
   });
 }
 
+/** fetch for the payment server's notifications, into the merchant app, remembering what was posted. */
+function postingFetch(app: FastifyInstance): { fetch: typeof fetch; calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    fetch: async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      calls.push(`${init?.method ?? 'GET'} ${url.pathname}`);
+      // The merchant app serves at its root; the contract's URL may carry a base path.
+      const path = url.pathname.replace(/^\/base\//, '/');
+      const res = await app.inject({ method: (init?.method ?? 'GET') as 'POST', url: path, payload: init?.body as string, headers: { 'content-type': 'application/json' } });
+      return new Response(res.body, { status: res.statusCode, headers: { 'content-type': String(res.headers['content-type'] ?? 'application/json') } });
+    },
+  };
+}

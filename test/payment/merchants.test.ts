@@ -112,4 +112,23 @@ void describe('quittance payment add-merchant / merchants / suspend-merchant', (
     const unknown = await cli(['payment', 'suspend-merchant', 'nobody', '--data', data], {});
     assert.match(unknown.err, /^PAY_MERCHANT_UNKNOWN: /);
   });
+
+  void test('notify-merchant sets and clears where the shop is notified; bad URLs are usage errors and change nothing', async () => {
+    const notifyOf = async () => (JSON.parse((await cli(['payment', 'merchants', '--data', data, '--json'], {})).out) as { merchants: { notifyUrl: string | null }[] }).merchants[0]!.notifyUrl;
+    assert.equal(await notifyOf(), null, 'added without --notify');
+    const set = await cli(['payment', 'notify-merchant', shopId, '--data', data, '--notify', 'http://127.0.0.1:7004'], {});
+    assert.equal(set.code, 0, set.err);
+    assert.match(set.out, /notified at http:\/\/127\.0\.0\.1:7004\//);
+    assert.equal(await notifyOf(), 'http://127.0.0.1:7004/');
+    for (const bad of [['--notify', 'ftp://shop.example'], ['--notify', 'not a url'], ['--notify', 'http://shop.example/?q=1'], [], ['--notify', 'http://a.example', '--off']]) {
+      const r = await cli(['payment', 'notify-merchant', shopId, '--data', data, ...bad], {});
+      assert.equal(r.code, 2, `${bad.join(' ')}: ${r.err}`);
+    }
+    assert.equal(await notifyOf(), 'http://127.0.0.1:7004/', 'refused changes changed nothing');
+    const unknown = await cli(['payment', 'notify-merchant', 'nobody', '--data', data, '--off'], {});
+    assert.match(unknown.err, /^PAY_MERCHANT_UNKNOWN: /);
+    const off = await cli(['payment', 'notify-merchant', shopId, '--data', data, '--off'], {});
+    assert.equal(off.code, 0, off.err);
+    assert.equal(await notifyOf(), null);
+  });
 });

@@ -9,16 +9,16 @@ import { describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { auditPayment } from '../../src/payment/audit.ts';
 import { createPending, ledgerAccount, voidPending } from '../../src/payment/ledger.ts';
-import { addMerchant, merchantAccount, setMerchantStatus } from '../../src/payment/merchants.ts';
+import { addMerchant, merchantAccount, setMerchantNotifyUrl, setMerchantStatus } from '../../src/payment/merchants.ts';
 import { reserveView } from '../../src/payment/reserves.ts';
 import { decodeBase64url, encodeBase64url } from '../../src/protocol/base64url.ts';
-import { INVOICE_TYP, REPAYMENT_STATE_TYP, type RemittanceRequest } from '../../src/protocol/documents/index.ts';
-import type { GeneralJws } from '../../src/protocol/jws.ts';
+import { INVOICE_TYP, REMITTANCE_REQUEST_TYP, REPAYMENT_STATE_TYP, type RemittanceRequest } from '../../src/protocol/documents/index.ts';
+import { signDocument, type GeneralJws } from '../../src/protocol/jws.ts';
 import { PaymentStateAnswer } from '../../src/protocol/messages/merchant.ts';
 import { RemittanceAnswer, RepaymentStateAnswer } from '../../src/protocol/messages/payment.ts';
 import { canonicalizeToBytes } from '../../src/protocol/rfc8785.ts';
 import { certificateToPem } from '../../src/protocol/x509/index.ts';
-import { PKI_NOW } from '../fixtures/pki.ts';
+import { buildPki, PKI_NOW } from '../fixtures/pki.ts';
 import { testDatabases } from '../helpers/db.ts';
 import { value } from '../helpers/results.ts';
 import { assertBooks, assertRefused, balanceOf, newRequestId, postSwap, prepareCoins, reserveKeys, swapRequest } from './emoney-client.ts';
@@ -146,6 +146,8 @@ for (const t of testDatabases()) {
     void test('account: refunded into the purchaser\'s purse, the rest into a purse never loaded; purse views and books agree', async (ctx) => {
       const env = await setUp(ctx);
       const db = env.p.deps.db;
+      // The shop wants to be told: each money movement below leaves one notification in the outbox.
+      value(await setMerchantNotifyUrl(db, SHOP.id, 'http://shop.example/', env.p.clock.now));
       const purse = await registeredPurse(env, env.alice, 40, 10);
       const { invoice } = await paidFromPurse(env, env.alice, purse, 6);
       assert.equal(await balanceOf(db, ledgerAccount.reserve(purse.pub)), 4n);
@@ -171,6 +173,15 @@ for (const t of testDatabases()) {
       assert.deepEqual([view.state, view.refunded], ['REPAYMENT_COMPLETION', 'JPY:6']);
       assert.equal(await merchantBalance(env), 0n);
       await assertBooks(db);
+      const outbox = await db.selectFrom('payment_notifications').select(['kind', 'ref', 'event', 'state']).orderBy('created_at').orderBy('kind').execute();
+      assert.deepEqual(
+        outbox.map((n) => [n.kind, n.ref, n.event, n.state]).sort(),
+        [
+          ['payment', invoice.transactionId, 'paid', 'pending'],
+          ['repayment', first.permit.permitId, 'remitted', 'pending'],
+          ['repayment', rest.permit.permitId, 'remitted', 'pending'],
+        ].sort(),
+      );
 
       // Into Bob's purse, an unregistered key, with envelopes, or for an anonymous recipient: refused.
       const again = await paidFromPurse(env, env.alice, purse, 2);
@@ -470,6 +481,61 @@ for (const t of testDatabases()) {
       assert.ok(c.problems.some((p) => p.includes('ledger transfer refund:shop-1/pm-ghost refunds money for no refund')), c.problems.join('\n'));
       await db.updateTable('payment_ledger_transfers').set({ id }).where('id', '=', 'refund:shop-1/pm-ghost').execute();
       await assertBooks(db);
+    });
+
+    void test('the audit verifies the signatures behind each refund: a permit or request with the same figures but the wrong signer is named', async (ctx) => {
+      const env = await setUp(ctx);
+      const db = env.p.deps.db;
+      const { invoice } = await paidWithCoins(env, env.alice, 5);
+      const claim = await claimOf(env, permitFor(env, invoice, { amount: 'JPY:3' }), env.alice);
+      assert.equal((await postRepayment(env, claim.body)).statusCode, 201);
+      const row = await db.selectFrom('payment_repayments').selectAll().executeTakeFirstOrThrow();
+      assert.equal(row.state, 'remitted');
+      const refunds = async (trustAnchors?: Uint8Array[]) => (await auditPayment(db, trustAnchors ? { trustAnchors } : {})).checks.find((c) => c.name === 'refunds')!;
+      assert.deepEqual((await refunds()).problems, [], 'anchored by the contract chains');
+      assert.deepEqual((await refunds([env.p.pki.root.der])).problems, [], 'anchored by the given CA');
+      const restore = () => db.updateTable('payment_repayments').set({ permit_jws: row.permit_jws, request_jws: row.request_jws }).execute();
+
+      // The same permit payload (same hash: every figure matches), "signed by the merchant" with a client certificate.
+      const permit = JSON.parse(new TextDecoder().decode(decodeBase64url(claim.body.permit.payload))) as Parameters<typeof signedPermit>[0];
+      const byClient = await signedPermit(permit, await env.p.pki.leaf({ role: 'client', partyId: SHOP.id }), env.alice);
+      await db.updateTable('payment_repayments').set({ permit_jws: JSON.stringify(byClient) }).execute();
+      let c = await refunds();
+      assert.ok(c.problems.some((p) => p.includes("the stored permit's signatures do not verify")), c.problems.join('\n'));
+      // … by a merchant certificate of another CA claiming the shop's party id.
+      const otherPki = await buildPki();
+      await db.updateTable('payment_repayments').set({ permit_jws: JSON.stringify(await signedPermit(permit, await otherPki.leaf({ role: 'merchant', partyId: SHOP.id }), env.alice)) }).execute();
+      c = await refunds();
+      assert.ok(c.problems.some((p) => p.includes("the stored permit's signatures do not verify")), c.problems.join('\n'));
+      // … by another merchant of this CA; and countersigned by bob instead of the recipient.
+      await db.updateTable('payment_repayments').set({ permit_jws: JSON.stringify(await signedPermit(permit, await env.p.pki.leaf({ role: 'merchant', partyId: 'shop-2' }), env.alice)) }).execute();
+      assert.ok((await refunds()).problems.some((p) => p.includes(`is not signed by merchant ${SHOP.id}`)));
+      const bob = await clientPurchaser(env.p, 'bob');
+      await db.updateTable('payment_repayments').set({ permit_jws: JSON.stringify(await signedPermit(permit, env.merchant, bob)) }).execute();
+      c = await refunds();
+      assert.ok(c.problems.some((p) => p.includes('countersigned by someone other than the recipient alice')), c.problems.join('\n'));
+      assert.ok(c.problems.some((p) => p.includes('countersigned by another key than the one recorded as claiming it')), c.problems.join('\n'));
+      await restore();
+
+      // The remittance request signed by bob (same payload, same hash).
+      const request = JSON.parse(new TextDecoder().decode(decodeBase64url(claim.body.request.payload))) as RemittanceRequest;
+      await db.updateTable('payment_repayments').set({ request_jws: JSON.stringify(await signDocument({ payload: request, ...bob.signer, typ: REMITTANCE_REQUEST_TYP })) }).execute();
+      c = await refunds();
+      assert.ok(c.problems.some((p) => p.includes('remittance request is signed by another key')), c.problems.join('\n'));
+      // A signature whose bytes were altered.
+      const broken = { ...claim.body.request, signatures: [{ ...claim.body.request.signatures[0]!, signature: claim.body.request.signatures[0]!.signature.replace(/^./, (ch) => (ch === 'A' ? 'B' : 'A')) }] };
+      await db.updateTable('payment_repayments').set({ request_jws: JSON.stringify(broken) }).execute();
+      c = await refunds();
+      assert.ok(c.problems.some((p) => p.includes("the stored remittance request's signature does not verify")), c.problems.join('\n'));
+      await restore();
+      assert.deepEqual((await refunds()).problems, []);
+
+      // Completed: the receipt is checked too.
+      assert.equal((await postReceipt(env, permit.permitId, { receipt: await repaymentReceipt(env, env.alice, claim.body.permit) })).statusCode, 201);
+      assert.deepEqual((await refunds()).problems, []);
+      await db.updateTable('payment_repayments').set({ receipt_jws: JSON.stringify(await repaymentReceipt(env, bob, claim.body.permit)) }).execute();
+      c = await refunds();
+      assert.ok(c.problems.some((p) => p.includes('repayment receipt is signed by another key')), c.problems.join('\n'));
     });
   });
 }

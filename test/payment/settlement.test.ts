@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { newAccountId } from '../../src/bank/account-id.ts';
 import { accountBalance, ledgerAccount } from '../../src/payment/ledger.ts';
 import { merchantAccount } from '../../src/payment/merchants.ts';
-import { runSettlements, settlementTransferId } from '../../src/payment/settlement.ts';
+import { runSettlements, settlementTransferId, startSettlementSchedule } from '../../src/payment/settlement.ts';
 import { SETTLEMENT_REPORT_TYP } from '../../src/protocol/documents/index.ts';
 import { testDatabases } from '../helpers/db.ts';
 import { assertRefused } from './emoney-client.ts';
@@ -135,6 +135,38 @@ for (const t of testDatabases()) {
       assert.deepEqual(second.outcomes.map((x) => [x.outcome, x.settlementId]), [['sent', first.outcomes[0]!.settlementId]]);
       assert.equal(await shopBalance(env), 'JPY:3');
       await assertAudit(env);
+    });
+
+    void test('the schedule of payment serve: runs at start, lives through a run the bank could not answer, pays on its next run, stops when told', async (ctx: Ctx) => {
+      const env = await setUpSettlement(t, ctx);
+      await paidWithCoins(env, env.alice, 3);
+      let calls = 0;
+      const flaky: typeof fetch = async (input, init) => {
+        if (++calls === 1) throw new TypeError('connect ECONNREFUSED');
+        return fetch(input, init);
+      };
+      const said: string[] = [];
+      const log = { info: (_o: object, msg: string) => said.push(msg), warn: (_o: object, msg: string) => said.push(msg), error: (_o: object, msg: string) => said.push(msg) };
+      const stop = new AbortController();
+      // A run every 60 ms (a real server: settleEveryMinutes, whole minutes).
+      const schedule = startSettlementSchedule(env.p.deps, { signal: stop.signal, everyMinutes: 0.001, log, fetch: flaky });
+      try {
+        // Until the run that paid has also recorded it (a stop between the two leaves it pending, for the next run).
+        const sent = async () => (await settlementRows(env)).some((r) => r.state === 'sent');
+        for (let i = 0; i < 200 && !(await sent()); i++) await new Promise((r) => setTimeout(r, 50));
+      } finally {
+        stop.abort();
+      }
+      await schedule;
+      assert.equal(await shopBalance(env), 'JPY:3', 'paid by a later run of the schedule');
+      assert.ok(calls >= 2, 'the first run failed to reach the bank, a later one did');
+      const rows = await settlementRows(env);
+      assert.deepEqual(rows.map((r) => [r.state, r.amount]), [['sent', 3n]], 'one settlement, sent once');
+      assert.equal(said[0], 'settlement schedule started');
+      assert.equal(said[said.length - 1], 'settlement schedule stopped');
+      await assertAudit(env);
+      const off = startSettlementSchedule(env.p.deps, { signal: new AbortController().signal, everyMinutes: 0, log });
+      assert.equal(await off, undefined, 'everyMinutes 0: no schedule (only payment settle and the admin run)');
     });
 
     void test('a payout account that does not exist: failed, the hold voided, the items free; once corrected, the next settlement pays them', async (ctx: Ctx) => {

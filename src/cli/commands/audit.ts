@@ -3,9 +3,12 @@
 // or CI. It reads only: no migration, no write; a SQLite file that does not
 // exist is an error, not a new empty database.
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { auditPayment, type AuditReport } from '../../payment/audit.ts';
-import { readPaymentConfig, resolveDbUrl } from '../../payment/data-dir.ts';
+import { paymentPaths, readPaymentConfig, resolveDbUrl } from '../../payment/data-dir.ts';
+import { trustAnchorOf } from '../../payment/merchants.ts';
+import { x509 } from '../../protocol/x509/index.ts';
 import type { PaymentDatabase } from '../../payment/db.ts';
 import { openDatabase } from '../../store/index.ts';
 import { EXIT, UsageError, type Command } from '../command.ts';
@@ -18,6 +21,19 @@ async function databaseUrl(values: Record<string, unknown>): Promise<string> {
     return resolveDbUrl(dir, (await readPaymentConfig(dir)).db);
   }
   throw new UsageError('--db URL (or --data DIR of a payment server) is required');
+}
+
+/** With --data: the payment server's own CA (the root of payment-chain.pem), outside the audited database. */
+async function trustAnchors(values: Record<string, unknown>): Promise<Uint8Array[] | undefined> {
+  if (typeof values.db === 'string' && values.db !== '') return undefined;
+  if (typeof values.data !== 'string' || values.data === '') return undefined;
+  const path = paymentPaths(resolve(values.data)).chain;
+  const pem = await readFile(path, 'utf8').catch(() => undefined);
+  if (pem === undefined) return undefined;
+  const certs = x509.PemConverter.decodeWithHeaders(pem)
+    .filter((b) => b.type === 'CERTIFICATE')
+    .map((b) => new Uint8Array(b.rawData));
+  return certs.length === 0 ? undefined : [trustAnchorOf(certs)];
 }
 
 function text(report: AuditReport): string {
@@ -43,7 +59,10 @@ float (= envelopes issued − coins spent, per currency), coins (spent once, at 
 withdrawals and swaps (amount = envelopes = coins or ledger transfer), payments (coins = amount +
 change, transfer float or purse → merchant, a purse payment signed by its purse key), refunds
 (per payment ≤ paid = Σ refunds = refunded; transfer merchant → float or purse; envelopes =
-amount; each permit once), reserves (ledger = loads − withdrawals − purse payments + refunds
+amount; each permit once; the permit signed by the shop's merchant certificate and countersigned
+by the recipient, the remittance request and repayment receipt by the same key — chains checked
+against the payment server's CA with --data, else against the roots of the merchant contracts),
+reserves (ledger = loads − withdrawals − purse payments + refunds
 into the purse), purses (each binding signed by its purse key), loads (each incoming bank entry:
 one load or one bounce of its amount), bounces (state agrees with the held money), bank (mirror
 = −received + bounces paid back), suspense (= bounced − paid back; holds = bounces held) and
@@ -60,7 +79,8 @@ Exit 0 when sound, 1 with the report (JSON: code PAY_AUDIT_FAILED) on any violat
     const store = await openDatabase<PaymentDatabase>(url);
     let report: AuditReport;
     try {
-      report = await auditPayment(store.db);
+      const anchors = await trustAnchors(values);
+      report = await auditPayment(store.db, anchors ? { trustAnchors: anchors } : {});
     } finally {
       await store.close();
     }

@@ -17,6 +17,8 @@ import { openMerchant } from '../../merchant/open.ts';
 import { runSettlementSweep } from '../../merchant/settle.ts';
 import { createApp as createPaymentApp } from '../../payment/app.ts';
 import { ensureDenominationKeys } from '../../payment/denominations.ts';
+import { setMerchantNotifyUrl } from '../../payment/merchants.ts';
+import { startNotifier } from '../../payment/notification-delivery.ts';
 import { startLoader } from '../../payment/loader.ts';
 import { startSettlementSchedule } from '../../payment/settlement.ts';
 import { openPayment } from '../../payment/open.ts';
@@ -40,6 +42,8 @@ const DEFAULT_DATA = './.quittance/demo';
 const DEFAULT_BASE_PORT = 7001;
 /** How often the demo pays the shop's takings out to its bank account (a real payment server: settleEveryMinutes, default 60). */
 const DEMO_SETTLE_EVERY_MINUTES = 1;
+/** How often waiting notifications to the shop are sent (a real payment server: notifyEverySeconds, default 5). */
+const DEMO_NOTIFY_EVERY_SECONDS = 1;
 
 type Closer = () => Promise<unknown>;
 
@@ -204,12 +208,15 @@ async function serveDemo(dir: string, state: DemoFile, created: boolean, io: Io,
     const sweep = runSettlementSweep(merchant.deps, { signal: stop.signal, log: apps.merchant.log.child({ component: 'settlement' }) });
     // Paying the shop's takings to its bank account: every minute in the demo (payment.json says 60 for real servers).
     const payouts = startSettlementSchedule(payment.deps, { signal: stop.signal, everyMinutes: DEMO_SETTLE_EVERY_MINUTES, log: apps.payment.log.child({ component: 'payout' }) });
+    const urls = Object.fromEntries(PARTIES.map((p) => [p, partyUrl(state, p)])) as Record<Party, string>;
+    // The shop is told of payments and refunds as they happen, wherever it listens this time.
+    await setMerchantNotifyUrl(payment.deps.db, merchant.deps.signer.partyId, urls.merchant, new Date());
+    const notifier = startNotifier(payment.deps, { signal: stop.signal, everySeconds: DEMO_NOTIFY_EVERY_SECONDS, log: apps.payment.log.child({ component: 'notifications' }) });
     closers.push(async () => {
       stop.abort();
-      await Promise.all([loader, sweep, payouts]);
+      await Promise.all([loader, sweep, payouts, notifier]);
     });
 
-    const urls = Object.fromEntries(PARTIES.map((p) => [p, partyUrl(state, p)])) as Record<Party, string>;
     const answers = await Promise.all(PARTIES.map((p) => healthy(urls[p])));
     const silent = PARTIES.filter((_, i) => !answers[i]);
     if (silent.length > 0) throw new Error(`no answer on /healthz from ${silent.join(', ')}`);

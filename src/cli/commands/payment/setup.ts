@@ -6,6 +6,7 @@ import { createApp } from '../../../payment/app.ts';
 import { ensureDenominationKeys } from '../../../payment/denominations.ts';
 import { initPayment } from '../../../payment/init.ts';
 import { startLoader } from '../../../payment/loader.ts';
+import { startNotifier } from '../../../payment/notification-delivery.ts';
 import { startSettlementSchedule } from '../../../payment/settlement.ts';
 import { EXIT, UsageError, integerOption, requireString, type Command } from '../../command.ts';
 import { listenAddress, listenOptions, serveUntilStopped, serverLogger } from '../../serve.ts';
@@ -113,6 +114,9 @@ whose subject is a reserve public key loads that reserve, anything else is sent 
 Several servers may watch the same accounts; each transfer is handled once.
 With a bank link it also pays merchants' takings out at start and every settleEveryMinutes
 (payment.json, default 60; 0: only \`payment settle\` or POST /v1/admin/settlements/run).
+Merchants whose contract names a notification URL (\`payment add-merchant --notify\`) are told
+of payments and repayments; waiting notifications are sent every notifyEverySeconds
+(payment.json, default 5; 0: never — merchants then only ask).
 The key passphrase comes from QUITTANCE_PASSPHRASE or a prompt.`,
   async run({ values }, io) {
     const address = listenAddress(values, 7003);
@@ -122,6 +126,10 @@ The key passphrase comes from QUITTANCE_PASSPHRASE or a prompt.`,
       const stopLoader = new AbortController();
       let loader: Promise<void> | undefined;
       let settlements: Promise<void> | undefined;
+      let notifier: Promise<void> | undefined;
+      app.addHook('onListen', async () => {
+        notifier ??= startNotifier(p.deps, { signal: stopLoader.signal, everySeconds: p.deps.config.notifyEverySeconds, log: app.log.child({ component: 'notifications' }) });
+      });
       // Only once listening: a server that fails to start takes no money in and pays none out.
       if (p.deps.bankLink) {
         app.addHook('onListen', async () => {
@@ -137,6 +145,7 @@ The key passphrase comes from QUITTANCE_PASSPHRASE or a prompt.`,
         stopLoader.abort();
         await loader;
         await settlements;
+        await notifier;
       }
       return EXIT.OK;
     });
