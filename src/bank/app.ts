@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createBaseApp, type BaseAppOptions } from '../http/app.ts';
 import type { BankDeps } from './deps.ts';
+import { bankOpenApi } from './openapi.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { transferRoutes } from './routes/transfers.ts';
 
@@ -10,6 +11,7 @@ export function createApp(deps: BankDeps, opts: BaseAppOptions = {}): FastifyIns
   // The largest request is a transfer: two ids, an amount and a 512-character subject.
   const app = createBaseApp({ bodyLimit: 4 * 1024, ...opts });
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/openapi.json', async () => bankOpenApi());
   accountRoutes(app, deps);
   transferRoutes(app, deps);
   return app;

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { createBaseApp, type BaseAppOptions } from '../http/app.ts';
 import { createVerificationCache } from '../protocol/x509/index.ts';
 import type { CaDeps } from './deps.ts';
+import { caOpenApi } from './openapi.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { publicRoutes } from './routes/public.ts';
 
@@ -11,6 +12,7 @@ export function createApp(deps: CaDeps, opts: BaseAppOptions = {}): FastifyInsta
   // A registration carries a CSR (≤ 8 KiB) and a few short fields.
   const app = createBaseApp({ bodyLimit: 16 * 1024, ...opts });
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/openapi.json', async () => caOpenApi());
   publicRoutes(app, deps);
   // Operators present the same certificate chain on every request: parsing and
   // signature checks of those exact bytes are memoized (time, CRL and role

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createBaseApp, type BaseAppOptions } from '../http/app.ts';
 import type { MerchantDeps } from './deps.ts';
+import { merchantOpenApi } from './openapi.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { catalogueRoutes } from './routes/catalogue.ts';
 import { notificationRoutes } from './routes/notifications.ts';
@@ -14,6 +15,7 @@ export function createApp(deps: MerchantDeps, opts: BaseAppOptions = {}): Fastif
   // An order carries at most 100 lines and a chain of 5 certificates: 256 KiB is ample.
   const app = createBaseApp({ bodyLimit: 256 * 1024, ...opts });
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/openapi.json', async () => merchantOpenApi());
   catalogueRoutes(app, deps);
   orderRoutes(app, deps);
   receiptRoutes(app, deps);

@@ -5,6 +5,7 @@ import { createBaseApp, type BaseAppOptions } from '../http/app.ts';
 import { MAX_COINS, MAX_ENVELOPES } from '../protocol/messages/payment.ts';
 import type { PaymentDeps } from './deps.ts';
 import type { PurchaseOptions } from './money-reception.ts';
+import { paymentOpenApi } from './openapi.ts';
 import { coinRoutes } from './routes/coins.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { purchaseRoutes } from './routes/purchase.ts';
@@ -58,6 +59,7 @@ function revocation(deps: PaymentDeps): PurchaseOptions {
 export function createApp(deps: PaymentDeps, opts: BaseAppOptions = {}): FastifyInstance {
   const app = createBaseApp({ bodyLimit: paymentBodyLimit(deps.config.denominationKeyBits), ...opts });
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/openapi.json', async () => paymentOpenApi());
   keyRoutes(app, deps);
   reserveRoutes(app, deps);
   withdrawRoutes(app, deps);

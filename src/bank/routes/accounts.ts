@@ -11,8 +11,8 @@ import type { BankDeps } from '../deps.ts';
 import { history, statement } from '../history.ts';
 import { sendResult } from './send.ts';
 
-const IdParam = z.strictObject({ id: AccountId });
-const ListQuery = z.strictObject({ holder: Holder.optional() });
+export const IdParam = z.strictObject({ id: AccountId });
+export const ListQuery = z.strictObject({ holder: Holder.optional() });
 
 export function accountRoutes(app: FastifyInstance, deps: BankDeps): void {
   // A long poll must not hold up shutdown for its whole wait: closing the

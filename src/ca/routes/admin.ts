@@ -15,13 +15,13 @@ import {
 } from '../registrations.ts';
 import { sendResult } from './send.ts';
 
-const IdParam = z.strictObject({ id: z.string().regex(/^reg_[A-Za-z0-9_-]{22}$/, 'registration id') });
-const SerialParam = z.strictObject({ serial: SerialHex });
-const ListQuery = z.strictObject({
+export const IdParam = z.strictObject({ id: z.string().regex(/^reg_[A-Za-z0-9_-]{22}$/, 'registration id') });
+export const SerialParam = z.strictObject({ serial: SerialHex });
+export const ListQuery = z.strictObject({
   status: z.enum(['pending', 'approved', 'rejected']).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
-const CertQuery = z.strictObject({
+export const CertQuery = z.strictObject({
   partyId: z.string().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });

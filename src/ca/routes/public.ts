@@ -10,7 +10,7 @@ import { currentCrl } from '../crl.ts';
 import { getRegistration, submitRegistration } from '../registrations.ts';
 import { sendResult } from './send.ts';
 
-const RegistrationId = z.strictObject({ id: z.string().regex(/^reg_[A-Za-z0-9_-]{22}$/, 'registration id') });
+export const RegistrationId = z.strictObject({ id: z.string().regex(/^reg_[A-Za-z0-9_-]{22}$/, 'registration id') });
 
 export function publicRoutes(app: FastifyInstance, deps: CaDeps): void {
   void app.register(async (scoped) => {

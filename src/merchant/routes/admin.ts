@@ -13,16 +13,16 @@ import { settleFromPaymentServer } from '../settle.ts';
 import { getOrder, listOrders, listRefunds, MAX_LISTED } from '../views.ts';
 import { sendResult } from './send.ts';
 
-const ListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(MAX_LISTED).optional() });
-const RefundQuery = z.strictObject({
+export const ListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(MAX_LISTED).optional() });
+export const RefundQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(MAX_LISTED).optional(),
   state: z.enum(REFUND_STATES).optional(),
   transactionId: ShortId.optional(),
 });
-const OrderParams = z.strictObject({ transactionId: ShortId });
-const RequestParams = z.strictObject({ transactionId: ShortId, requestId: ShortId });
+export const OrderParams = z.strictObject({ transactionId: ShortId });
+export const RequestParams = z.strictObject({ transactionId: ShortId, requestId: ShortId });
 /** The reason is shown to the shopper as the shop wrote it: displayable text (fields.ts Text). */
-const RefuseBody = z.strictObject({ reason: Text(500) });
+export const RefuseBody = z.strictObject({ reason: Text(500) });
 
 export function adminRoutes(app: FastifyInstance, deps: MerchantDeps): void {
   app.get('/v1/admin/orders', async (request, reply) => {

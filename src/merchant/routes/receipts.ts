@@ -17,7 +17,7 @@ import { MERCHANT_STATUS } from '../errors.ts';
 import { acceptReceipt } from '../receipts.ts';
 import { signRefusal } from '../signed-error.ts';
 
-const ReceiptParams = z.strictObject({ transactionId: ShortId });
+export const ReceiptParams = z.strictObject({ transactionId: ShortId });
 
 async function refuse(
   reply: FastifyReply,

@@ -14,8 +14,8 @@ import type { MerchantDeps } from '../deps.ts';
 import { acceptRepaymentRequest, repaymentAnswer } from '../repayments.ts';
 import { sendResult } from './send.ts';
 
-const OrderParams = z.strictObject({ transactionId: ShortId });
-const RequestParams = z.strictObject({ transactionId: ShortId, requestId: ShortId });
+export const OrderParams = z.strictObject({ transactionId: ShortId });
+export const RequestParams = z.strictObject({ transactionId: ShortId, requestId: ShortId });
 
 export function repaymentRoutes(app: FastifyInstance, deps: MerchantDeps): void {
   app.post('/v1/orders/:transactionId/repayments', async (request, reply) => {

@@ -10,7 +10,7 @@ import { swap } from '../swap.ts';
 import { sendResult } from './send.ts';
 import { sendIssued } from './withdraw.ts';
 
-const CoinParams = z.strictObject({ coinPub: Ed25519PublicKey });
+export const CoinParams = z.strictObject({ coinPub: Ed25519PublicKey });
 
 export function coinRoutes(app: FastifyInstance, deps: PaymentDeps): void {
   app.post('/v1/swap', async (request, reply) => {

@@ -19,7 +19,7 @@ import { moneyReception, type PurchaseOptions } from '../money-reception.ts';
 import { payFromPurse, registerPurse } from '../purses.ts';
 import { sendResult } from './send.ts';
 
-const PaymentParams = z.strictObject({ shopId: PartyId, transactionId: ShortId });
+export const PaymentParams = z.strictObject({ shopId: PartyId, transactionId: ShortId });
 
 function sendOutcome<T>(reply: FastifyReply, r: Result<IssueOutcome<T>, PayHttpErrorCode>): FastifyReply {
   void reply.header('cache-control', 'no-store');

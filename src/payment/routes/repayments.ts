@@ -18,8 +18,8 @@ import { remit } from '../remittance.ts';
 import { acceptRepaymentReceipt, repaymentState } from '../repayments.ts';
 import { sendResult } from './send.ts';
 
-const PermitParams = z.strictObject({ permitId: ShortId });
-const RepaymentParams = z.strictObject({ shopId: PartyId, permitId: ShortId });
+export const PermitParams = z.strictObject({ permitId: ShortId });
+export const RepaymentParams = z.strictObject({ shopId: PartyId, permitId: ShortId });
 
 function sendOutcome<T>(reply: FastifyReply, r: Result<IssueOutcome<T>, PayHttpErrorCode>): FastifyReply {
   void reply.header('cache-control', 'no-store');

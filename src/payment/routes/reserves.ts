@@ -12,7 +12,7 @@ import type { PaymentDeps } from '../deps.ts';
 import { waitForReserve } from '../reserves.ts';
 import { sendResult } from './send.ts';
 
-const ReserveParams = z.strictObject({ reservePub: Ed25519PublicKey });
+export const ReserveParams = z.strictObject({ reservePub: Ed25519PublicKey });
 
 /**
  * Reserve polls per client address and minute. Anyone may poll (a reserve key

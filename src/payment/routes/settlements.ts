@@ -16,7 +16,7 @@ import { querySettlements } from '../settlement-query.ts';
 import { runSettlements, type SettlementDeps } from '../settlement.ts';
 import { sendResult } from './send.ts';
 
-const RunBody = z.strictObject({ merchantId: PartyId.optional() });
+export const RunBody = z.strictObject({ merchantId: PartyId.optional() });
 
 export function settlementRoutes(app: FastifyInstance, deps: PaymentDeps & Pick<SettlementDeps, 'newSettlementId'>, opts: PurchaseOptions & { fetch?: Fetch } = {}): void {
   app.post('/v1/settlements/query', async (request, reply) => {

@@ -13,7 +13,7 @@ import type { PayHttpErrorCode } from '../errors.ts';
 import { withdraw } from '../withdraw.ts';
 import { sendResult } from './send.ts';
 
-const WithdrawParams = z.strictObject({ reservePub: Ed25519PublicKey });
+export const WithdrawParams = z.strictObject({ reservePub: Ed25519PublicKey });
 
 /** Shared with POST /v1/swap: 201 first time, 200 + `idempotent-replay: true` for a repeat. */
 export function sendIssued(reply: FastifyReply, r: Result<IssueOutcome<BlindSignaturesResponse>, PayHttpErrorCode>): FastifyReply {
