@@ -7,9 +7,11 @@ import { merchantOpenApi } from './openapi.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { catalogueRoutes } from './routes/catalogue.ts';
 import { notificationRoutes } from './routes/notifications.ts';
+import { offerRoutes } from './routes/offers.ts';
 import { orderRoutes } from './routes/orders.ts';
 import { receiptRoutes } from './routes/receipts.ts';
 import { repaymentRoutes } from './routes/repayments.ts';
+import { shopRoutes } from './routes/shop.ts';
 
 export function createApp(deps: MerchantDeps, opts: BaseAppOptions = {}): FastifyInstance {
   // An order carries at most 100 lines and a chain of 5 certificates: 256 KiB is ample.
@@ -21,6 +23,8 @@ export function createApp(deps: MerchantDeps, opts: BaseAppOptions = {}): Fastif
   receiptRoutes(app, deps);
   repaymentRoutes(app, deps);
   notificationRoutes(app, deps);
+  offerRoutes(app, deps);
+  shopRoutes(app, deps);
   adminRoutes(app, deps);
   return app;
 }

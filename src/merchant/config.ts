@@ -64,6 +64,16 @@ export const MerchantConfig = z
     settleSweepSeconds: z.number().int().min(0).max(3600).default(10),
     /** How long after its paymentDueTime an unpaid order is still asked about. */
     settleMarginMinutes: z.number().int().min(0).max(7 * 24 * 60).default(60),
+    /** `merchant serve` sends due webhook deliveries every this many seconds (webhook-delivery.ts). 0: none are sent. */
+    webhookSweepSeconds: z.number().int().min(0).max(3600).default(5),
+    /**
+     * `merchant serve` fetches the payment server's settlement reports every
+     * this many seconds, so settlement.paid fires without an operator
+     * (settlement-watch.ts). 0: only `merchant settlements` fetches them.
+     */
+    settlementWatchSeconds: z.number().int().min(0).max(24 * 3600).default(60),
+    /** Shop API (POST /v1/shop/orders): an offer can be taken by an order until createdAt + this. */
+    offerTtlMinutes: z.number().int().min(1).max(30 * 24 * 60).default(60),
     catalogue: z.strictObject({
       articles: z.array(Article).min(1).max(MAX_ARTICLES),
       /** Selling conditions as shown to shoppers; the SHA-256 of their UTF-8 bytes goes into every invoice. */

@@ -110,9 +110,102 @@ export interface MerchantRefundTable {
   expired_at: string | null;
 }
 
+/** Webhooks (migration 0006): where the shop's own backend wants to hear of events. */
+export interface MerchantWebhookEndpointTable {
+  /** `we_` + 96 random bits. */
+  endpoint_id: string;
+  /** http(s), canonical form. */
+  url: string;
+  /** The HMAC-SHA256 key (`whsec_…`), shown once when added and never listed: deliveries need it in the clear. */
+  secret: string;
+  description: string | null;
+  created_at: string;
+  /** Removed endpoints stay (their deliveries name them) but get no new events and no more attempts. */
+  disabled_at: string | null;
+}
+
+export const WEBHOOK_EVENT_TYPES = ['order.paid', 'order.refunded', 'settlement.paid'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** The outbox: one row per event, inserted in the transaction that made it happen. */
+export interface MerchantWebhookEventTable {
+  /** `evt_` + 128 random bits. */
+  event_id: string;
+  type: WebhookEventType;
+  /** The fact it reports (`order.paid:<tx>`, unique): the same fact emitted twice is one event. */
+  dedupe_key: string;
+  /** The exact body POSTed to every endpoint: `{id, type, created, data}`, JSON. */
+  payload: string;
+  created_at: string;
+}
+
+export const WEBHOOK_DELIVERY_STATES = ['pending', 'delivered', 'failed'] as const;
+export type WebhookDeliveryState = (typeof WEBHOOK_DELIVERY_STATES)[number];
+
+/** One event to one endpoint: retried while pending, until a 2xx (delivered) or 3 days (failed). */
+export interface MerchantWebhookDeliveryTable {
+  event_id: string;
+  endpoint_id: string;
+  state: WebhookDeliveryState;
+  attempts: number;
+  /** When it is due; while an attempt is in flight, the end of its lease. */
+  next_attempt_at: string;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  /** Queued (or queued again by `redeliver`): the retry window runs from here. */
+  created_at: string;
+}
+
+/** Shop integration API (migration 0005): a key of the shop's backend; only its SHA-256 is stored. */
+export interface MerchantApiKeyTable {
+  /** The public part of `qk_<id>_<secret>`, 64 random bits in hex. */
+  key_id: string;
+  name: string | null;
+  key_hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** An offer the shop's backend created (POST /v1/shop/orders), taken once by an order (130 with offerId). */
+export interface MerchantOfferTable {
+  offer_id: string;
+  api_key_id: string;
+  idempotency_key: string | null;
+  currency: string;
+  total: bigint;
+  /** JSON array of Line, unit prices in canonical form. */
+  lines_json: string;
+  fulfilment_url: string | null;
+  reference: string | null;
+  created_at: string;
+  expires_at: string;
+  /** open, or taken by transaction_id (which may lapse unpaid: then it can be taken again). */
+  state: 'open' | 'taken';
+  transaction_id: string | null;
+  taken_at: string | null;
+}
+
+/** The stored answer of a POST under /v1/shop with an Idempotency-Key, kept 24 hours. */
+export interface MerchantIdempotencyKeyTable {
+  api_key_id: string;
+  idempotency_key: string;
+  request_hash: string;
+  state: 'in-flight' | 'done';
+  status: number | null;
+  response_json: string | null;
+  created_at: string;
+}
+
 export interface MerchantDatabase {
   merchant_orders: MerchantOrderTable;
   merchant_order_lines: MerchantOrderLineTable;
   merchant_stock_sold: MerchantStockSoldTable;
   merchant_refunds: MerchantRefundTable;
+  merchant_api_keys: MerchantApiKeyTable;
+  merchant_offers: MerchantOfferTable;
+  merchant_idempotency_keys: MerchantIdempotencyKeyTable;
+  merchant_webhook_endpoints: MerchantWebhookEndpointTable;
+  merchant_webhook_events: MerchantWebhookEventTable;
+  merchant_webhook_deliveries: MerchantWebhookDeliveryTable;
 }

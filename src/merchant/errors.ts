@@ -32,6 +32,19 @@ export const MERCHANT_HTTP_ERROR_CODES = [
   'MERCHANT_REPAYMENT_ALREADY_DECIDED',
   'MERCHANT_REPAYMENT_STATE_INVALID',
   'MERCHANT_REPAYMENT_STATE_MISMATCH',
+  // Shop integration API (api-keys.ts, idempotency.ts, offers.ts, routes/shop.ts).
+  'MERCHANT_API_KEY_INVALID',
+  'MERCHANT_API_KEY_REVOKED',
+  'MERCHANT_IDEMPOTENCY_KEY_INVALID',
+  'MERCHANT_IDEMPOTENCY_MISMATCH',
+  'MERCHANT_IDEMPOTENCY_IN_FLIGHT',
+  'MERCHANT_OFFER_NOT_FOUND',
+  'MERCHANT_OFFER_TAKEN',
+  'MERCHANT_OFFER_EXPIRED',
+  'MERCHANT_OFFER_MISMATCH',
+  'MERCHANT_OFFER_CURRENCY_UNSUPPORTED',
+  'MERCHANT_REFUND_NONE_AWAITING',
+  'MERCHANT_REFUND_AMOUNT_MISMATCH',
   'MERCHANT_NOTIFICATION_REFUSED',
 ] as const;
 export type MerchantHttpErrorCode = (typeof MERCHANT_HTTP_ERROR_CODES)[number];
@@ -46,6 +59,17 @@ export const MERCHANT_SETUP_ERROR_CODES = [
   // `merchant settlements` (settlement-reports.ts): never cross the wire.
   'MERCHANT_SETTLEMENT_QUERY_REFUSED',
   'MERCHANT_SETTLEMENT_REPORT_INVALID',
+  // Webhooks: `merchant webhook …` (webhook-endpoints.ts), and the result of
+  // verifyWebhookSignature (webhook-signature.ts) in a shop's backend. Never cross the wire.
+  'MERCHANT_WEBHOOK_URL_INVALID',
+  'MERCHANT_WEBHOOK_DESCRIPTION_INVALID',
+  'MERCHANT_WEBHOOK_ENDPOINT_NOT_FOUND',
+  'MERCHANT_WEBHOOK_EVENT_NOT_FOUND',
+  'MERCHANT_WEBHOOK_SIGNATURE_MALFORMED',
+  'MERCHANT_WEBHOOK_SIGNATURE_INVALID',
+  'MERCHANT_WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE',
+  // `merchant api-key revoke ID`: no key with this id.
+  'MERCHANT_API_KEY_NOT_FOUND',
 ] as const;
 export type MerchantSetupErrorCode = (typeof MERCHANT_SETUP_ERROR_CODES)[number];
 
@@ -98,6 +122,23 @@ export const MERCHANT_STATUS: Record<MerchantHttpErrorCode, number> = {
   // about this permit. Only the shop asks for it, so these are gateway errors.
   MERCHANT_REPAYMENT_STATE_INVALID: 502,
   MERCHANT_REPAYMENT_STATE_MISMATCH: 502,
+  // Shop API: Authorization: Bearer qk_… unknown or malformed, or revoked (a missing header is HTTP_AUTH_REQUIRED).
+  MERCHANT_API_KEY_INVALID: 401,
+  MERCHANT_API_KEY_REVOKED: 401,
+  // Idempotency-Key: not 1-255 printable ASCII; reused with another request; its first request still running.
+  MERCHANT_IDEMPOTENCY_KEY_INVALID: 400,
+  MERCHANT_IDEMPOTENCY_MISMATCH: 422,
+  MERCHANT_IDEMPOTENCY_IN_FLIGHT: 409,
+  // Offers: unknown id; taken by another order; past expiresAt; an order whose lines or total are not the offer's.
+  MERCHANT_OFFER_NOT_FOUND: 404,
+  MERCHANT_OFFER_TAKEN: 409,
+  MERCHANT_OFFER_EXPIRED: 409,
+  MERCHANT_OFFER_MISMATCH: 422,
+  // POST /v1/shop/orders priced in a currency the shop does not sell in.
+  MERCHANT_OFFER_CURRENCY_UNSUPPORTED: 422,
+  // POST /v1/shop/orders/:offerId/refunds: nothing awaits approval; the requests do not add up to `amount`.
+  MERCHANT_REFUND_NONE_AWAITING: 409,
+  MERCHANT_REFUND_AMOUNT_MISMATCH: 409,
   // POST /v1/notifications/repayment-state: the posted state failed the checks of an asked-for one; details.cause names which.
   MERCHANT_NOTIFICATION_REFUSED: 422,
 };

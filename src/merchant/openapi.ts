@@ -18,11 +18,12 @@ import {
 } from '../protocol/messages/merchant.ts';
 import { RepaymentStateAnswer } from '../protocol/messages/payment.ts';
 import { MERCHANT_STATUS, type MerchantHttpErrorCode } from './errors.ts';
+import { shopApiRoutes, SHOP_API_KEY_SCHEME } from './openapi-shop.ts';
 import { ListQuery, OrderParams as AdminOrderParams, RefundQuery, RefuseBody, RequestParams as AdminRequestParams } from './routes/admin.ts';
 import { ReceiptParams } from './routes/receipts.ts';
 import { OrderParams, RequestParams } from './routes/repayments.ts';
 
-const route = routeBuilder<MerchantHttpErrorCode, 'operatorToken'>();
+const route = routeBuilder<MerchantHttpErrorCode, 'operatorToken' | 'apiKey'>();
 const operator = ['operatorToken'] as const;
 
 // What checking the payment server's signed receipt can refuse (receipts.ts).
@@ -164,6 +165,7 @@ export const merchantRoutes = [
     ok: { 200: media('application/json', '{refund}: the refund as recorded') },
     codes: ['MERCHANT_CRL_UNAVAILABLE', 'MERCHANT_REPAYMENT_NOT_FOUND', 'MERCHANT_REPAYMENT_STATE_INVALID', 'MERCHANT_NOTIFICATION_REFUSED'],
   }),
+  ...shopApiRoutes,
 ];
 
 export const merchantOpenApi = lazyDocument(() =>
@@ -173,6 +175,7 @@ export const merchantOpenApi = lazyDocument(() =>
     statusOf: MERCHANT_STATUS,
     securitySchemes: {
       operatorToken: { type: 'http', scheme: 'bearer', description: 'An operator token whose SHA-256 is in merchant.json (adminTokenHashes)' },
+      apiKey: SHOP_API_KEY_SCHEME,
     },
     routes: merchantRoutes,
   }),

@@ -6,9 +6,11 @@
 // authenticated payload is an order → purchaserId is the signer → earlier
 // order with this (purchaser, orderId): the same order answers its invoice
 // again, another order is a conflict → business rules (this shop, mode,
-// selling conditions, every line against the catalogue, stock) → invoice
-// signed (CPU, no transaction open) → ONE transaction: the order row (fig. 11)
-// and its lines (fig. 12). A refusal anywhere writes nothing.
+// selling conditions, every line against the catalogue, stock — or, for an
+// order with `offerId`, exactly the shop API offer's lines, offers.ts) →
+// invoice signed (CPU, no transaction open) → ONE transaction: the order row
+// (fig. 11), its lines (fig. 12) and the offer taken. A refusal anywhere
+// writes nothing.
 //
 // Idempotency: (purchaser_id, order_id) is unique. Two copies of one order
 // racing each other both reach the transaction; the loser's insert fails, its
@@ -26,6 +28,7 @@ import type { MerchantDatabase } from './db.ts';
 import type { MerchantDeps } from './deps.ts';
 import type { MerchantHttpErrorCode } from './errors.ts';
 import type { OrderRequest, PaymentRequest } from '../protocol/messages/merchant.ts';
+import { offerForOrder, OfferTakenMeanwhile, takeOffer } from './offers.ts';
 
 type Db = Kysely<MerchantDatabase>;
 
@@ -167,8 +170,13 @@ export async function acceptOrder(deps: MerchantDeps, request: OrderRequest): Pr
   if (order.sellingConditionsHash !== conditionsHash) {
     return err('MERCHANT_SELLING_CONDITIONS_MISMATCH', 'the order was made under other selling conditions than those in force (fetch GET /v1/catalogue)', { sellingConditionsHash: conditionsHash });
   }
-  const lines = checkLines(order, deps.config.catalogue.articles, await soldUnits(deps.db, order.lines.map((l) => l.article)));
-  if (!lines.ok) return lines;
+  // An order for a shop API offer repeats the offer's lines (offers.ts); any other order is priced from the catalogue.
+  const offer = order.offerId !== undefined ? await offerForOrder(deps, order, now) : undefined;
+  if (offer && !offer.ok) return offer;
+  if (!offer) {
+    const lines = checkLines(order, deps.config.catalogue.articles, await soldUnits(deps.db, order.lines.map((l) => l.article)));
+    if (!lines.ok) return lines;
+  }
 
   // 5. The invoice (fig. 6), signed outside the transaction.
   const transactionId = deps.newTransactionId();
@@ -234,9 +242,16 @@ export async function acceptOrder(deps: MerchantDeps, request: OrderRequest): Pr
             }),
           )
           .execute();
+        // Of two orders racing for one offer, this conditional update lets exactly one commit.
+        if (offer && !(await takeOffer(trx, offer.value, transactionId, now))) throw new OfferTakenMeanwhile();
       }),
     );
   } catch (e) {
+    if (e instanceof OfferTakenMeanwhile) {
+      // A twin of this very order may be what took it: then answer with its invoice.
+      const twin = await earlierOrder(deps.db, order.purchaserId, order.orderId, orderHash);
+      return twin ?? err('MERCHANT_OFFER_TAKEN', `offer ${order.offerId ?? ''} was bought by another order`);
+    }
     if (!deps.isUniqueViolation(e)) throw e;
     // A twin of this order committed first: answer with its invoice.
     const twin = await earlierOrder(deps.db, order.purchaserId, order.orderId, orderHash);

@@ -37,6 +37,7 @@ import type { MerchantDatabase, MerchantOrderTable } from './db.ts';
 import type { MerchantDeps } from './deps.ts';
 import type { MerchantHttpErrorCode } from './errors.ts';
 import { sameBytes, signingKeyOf, storedLeafKey } from './payment-server.ts';
+import { enqueueOrderPaid } from './webhooks.ts';
 
 type Db = Kysely<MerchantDatabase>;
 type OrderRow = Pick<
@@ -185,6 +186,8 @@ export async function acceptReceipt(deps: MerchantDeps, transactionId: string, r
           .onConflict((oc) => oc.column('article').doUpdateSet({ sold: sql<bigint>`merchant_stock_sold.sold + excluded.sold` }))
           .execute();
       }
+      // The outbox: order.paid exists iff this transaction commits.
+      await enqueueOrderPaid(trx, transactionId, now);
       return true;
     }),
   );

@@ -26,6 +26,7 @@ import type { MerchantHttpErrorCode } from './errors.ts';
 import { codeOf, getJson, paymentServerUrl, sameBytes, signingKeyOf, storedLeafKey } from './payment-server.ts';
 import { sameAmount, wireJws } from './receipts.ts';
 import type { SweepLog } from './settle.ts';
+import { enqueueOrderRefunded } from './webhooks.ts';
 import { orderState, refundSummary, type OrderState, type RefundSummary } from './views.ts';
 
 type Db = Kysely<MerchantDatabase>;
@@ -186,6 +187,8 @@ async function record(deps: MerchantDeps, refund: RefundRow, checked: Checked): 
             .where('transaction_id', '=', refund.transaction_id)
             .execute();
         }
+        // The shop's backend hears of it once per permit (webhooks.ts dedupes), with the new total.
+        await enqueueOrderRefunded(trx, current, checked.state, deps.clock());
         return true;
       }),
     );

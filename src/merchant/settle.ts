@@ -11,6 +11,7 @@ import { err, ok, type Result } from '../protocol/result.ts';
 import type { MerchantDeps } from './deps.ts';
 import type { MerchantHttpErrorCode } from './errors.ts';
 import { codeOf, getJson, paymentServerUrl } from './payment-server.ts';
+import { purgeIdempotencyKeys } from './idempotency.ts';
 import { acceptReceipt } from './receipts.ts';
 import { sweepRefundsOnce } from './repayment-state.ts';
 
@@ -138,6 +139,12 @@ export async function runSettlementSweep(deps: MerchantDeps, opts: { signal: Abo
       if (!opts.signal.aborted) await sweepRefundsOnce(deps, opts.log, opts.signal);
     } catch (e) {
       opts.log.warn({ error: e instanceof Error ? `${e.name}: ${e.message}` : 'error' }, 'refund sweep failed');
+    }
+    // Shop API Idempotency-Keys are kept 24 hours.
+    try {
+      if (!opts.signal.aborted) await purgeIdempotencyKeys(deps.db, deps.clock());
+    } catch (e) {
+      opts.log.warn({ error: e instanceof Error ? `${e.name}: ${e.message}` : 'error' }, 'idempotency purge failed');
     }
   }
 }

@@ -420,11 +420,17 @@ export async function startSettlementSchedule(deps: SettlementDeps, opts: Schedu
   log.info({}, 'settlement schedule stopped');
 }
 
-/** The stored reports of `merchantId` made at or after `since`, oldest first, at most `limit`. */
+/**
+ * The reports of `merchantId`'s settlements the bank paid (state sent), paid
+ * at or after `since`, in the order they were paid, at most `limit`. A report
+ * is signed before its transfer is sent: one still pending or refused for
+ * good is not a payout and is not shown.
+ */
 export async function settlementReports(db: Db, merchantId: string, since: string | undefined, limit: number): Promise<{ reports: string[]; more: boolean }> {
-  let q = db.selectFrom('payment_settlements').select(['report_jws']).where('merchant_id', '=', merchantId);
+  let q = db.selectFrom('payment_settlements').select(['report_jws']).where('merchant_id', '=', merchantId).where('state', '=', 'sent');
   // Stored times are toISOString() (milliseconds); compare like with like.
-  if (since !== undefined) q = q.where('created_at', '>=', new Date(since).toISOString());
-  const rows = await q.orderBy('created_at').orderBy('settlement_id').limit(limit + 1).execute();
+  // updated_at is when it was marked sent: a settlement paid on a later run is still found.
+  if (since !== undefined) q = q.where('updated_at', '>=', new Date(since).toISOString());
+  const rows = await q.orderBy('updated_at').orderBy('settlement_id').limit(limit + 1).execute();
   return { reports: rows.slice(0, limit).map((r) => r.report_jws), more: rows.length > limit };
 }

@@ -60,6 +60,8 @@ export const PROTOCOL_ERROR_CODES = [
   'PROTO_EVIDENCE_TIME_INVALID',
   'PROTO_EVIDENCE_REFUND_DUPLICATE',
   'PROTO_EVIDENCE_REFUND_EXCEEDS_PAYMENT',
+  // payment-uri.ts
+  'PROTO_PAYMENT_URI_INVALID',
 ] as const;
 
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];

@@ -3,7 +3,8 @@
 //   110/120  hello: a fresh nonce; the merchant's signed answer must chain to
 //            our CA root as a `merchant`, unrevoked, echoing the nonce. The
 //            shopper sees the CERTIFIED identity and says OK or stops.
-//   130/140  order from the catalogue, signed with the identity key (x5c) or a
+//   130/140  order from the catalogue (or a shop API offer's lines, GET
+//            /v1/offers/:offerId, ordered exactly), signed with the identity key (x5c) or a
 //            per-order key derived from the seed (jwk, anonymous); the invoice
 //            must be the same merchant's answer to exactly this order, and its
 //            payment server chain must validate as that `payment` party. The
@@ -31,6 +32,7 @@ import { INVOICE_TYP, JwsGeneral, MONEY_RECEPTION_REQUEST_TYP, ORDER_TYP, type L
 import { signEd25519 } from '../protocol/ed25519.ts';
 import { countersign, documentHash, signDocument, type GeneralJws, type SignerOptions } from '../protocol/jws.ts';
 import { CatalogueView, CompletionResponse, PaymentRequest, PaymentStateAnswer } from '../protocol/messages/merchant.ts';
+import { OfferView } from '../protocol/messages/shop.ts';
 import { accountPaymentSigningBytes, AccountPaymentResponse, CoinStateView, ecashPaymentSigningBytes, EcashPaymentResponse, MAX_COINS, MAX_ENVELOPES, type AccountPaymentBody, type AccountPaymentRequest, type EcashPaymentBody, type EcashPaymentRequest } from '../protocol/messages/payment.ts';
 import { err, ok, type Result } from '../protocol/result.ts';
 import { blind, blindingFactorFromSeed, finalize, type BlindRsaErrorCode } from '../protocol/rfc9474.ts';
@@ -84,6 +86,11 @@ export type PayMode = 'ecash' | 'account';
 export type BuyParams = {
   merchantUrl: string;
   items: readonly BuyItem[];
+  /**
+   * A shop API offer (payment URI `offer=`) instead of items: its lines, as the
+   * shop priced them, are read from GET /v1/offers/:offerId and ordered exactly.
+   */
+  offer?: string;
   anonymous: boolean;
   mode: string;
 };
@@ -227,6 +234,21 @@ function orderLines(catalogue: CatalogueView, items: readonly BuyItem[]): Result
   return ok({ lines, total: sum.value });
 }
 
+/** The lines of a shop API offer, as shown in the invoice prompt like catalogue lines; only an open offer of this shop. */
+async function offerLines(deps: Pick<BuyDeps, 'fetch'>, merchantUrl: string, offerId: string, merchantId: string): Promise<Result<{ lines: Line[]; total: Amount }, BuyCode>> {
+  const got = await callJson(deps.fetch, 'merchant', merchantUrl, { method: 'GET', path: `/v1/offers/${encodeURIComponent(offerId)}`, schema: OfferView, what: 'the offer request' });
+  if (!got.ok) return got;
+  const offer = got.value.value;
+  if (offer.offerId !== offerId || offer.merchant.id !== merchantId) {
+    return err('WALLET_MERCHANT_MISMATCH', `the offer answered is ${offer.offerId} of shop ${offer.merchant.id}, not ${offerId} of the certified merchant ${merchantId}`);
+  }
+  // The shop's own word on the offer; the order would be refused with the same code.
+  if (offer.state !== 'open') return err(offer.state === 'taken' ? 'MERCHANT_OFFER_TAKEN' : 'MERCHANT_OFFER_EXPIRED', `the shop says offer ${offerId} is ${offer.state}; nothing was ordered`);
+  const total = parseAmount(offer.amount);
+  if (!total.ok) return err('WALLET_MERCHANT_RESPONSE_INVALID', 'the offer amount is not an amount');
+  return ok({ lines: offer.lines.map((l) => ({ article: l.article, name: l.name, quantity: l.quantity, unitPrice: l.unitPrice })), total: total.value });
+}
+
 function purchaseId(merchantId: string, transactionId: string): string {
   return `${merchantId}/${transactionId}`;
 }
@@ -238,7 +260,8 @@ export async function buy(wallet: OpenedWallet, params: BuyParams, deps: BuyDeps
   if (mode === 'account' && params.anonymous) {
     return err('WALLET_PAYMENT_MODE_UNAVAILABLE', 'an account payment names you (the purse is registered to your certified identity); pay anonymous purchases with e-money (--mode ecash)');
   }
-  if (params.items.length === 0) return err('WALLET_ARTICLE_UNKNOWN', 'name at least one --item');
+  if (params.offer === undefined && params.items.length === 0) return err('WALLET_ARTICLE_UNKNOWN', 'name at least one --item');
+  if (params.offer !== undefined && params.items.length > 0) return err('WALLET_ARTICLE_UNKNOWN', 'an offer is bought as the shop made it: no items with it');
   const merchantUrl = serverUrl(params.merchantUrl, 'merchant URL');
   const trust = await trustOf(wallet, deps);
   if (!trust.ok) return trust;
@@ -260,7 +283,7 @@ export async function buy(wallet: OpenedWallet, params: BuyParams, deps: BuyDeps
     return err('WALLET_MERCHANT_MISMATCH', `the catalogue is of shop ${catalogue.value.value.merchant.id}, the certified merchant here is ${merchant.partyId}`);
   }
   if (!catalogue.value.value.paymentModes.includes(mode)) return err('WALLET_PAYMENT_MODE_UNAVAILABLE', `the shop does not take payment mode ${mode} (it takes ${catalogue.value.value.paymentModes.join(', ')})`);
-  const priced = orderLines(catalogue.value.value, params.items);
+  const priced = params.offer !== undefined ? await offerLines(deps, merchantUrl, params.offer, merchant.partyId) : orderLines(catalogue.value.value, params.items);
   if (!priced.ok) return priced;
   if (mode === 'ecash') {
     // Coins in an unfinished swap are not spendable until the swap is finished.
@@ -293,6 +316,7 @@ export async function buy(wallet: OpenedWallet, params: BuyParams, deps: BuyDeps
     paymentMode: mode,
     sellingConditionsHash: catalogue.value.value.sellingConditions.hash,
     time: deps.now().toISOString(),
+    ...(params.offer !== undefined ? { offerId: params.offer } : {}),
   };
   const orderJws = await signDocument({ payload: order, ...purchaser.signer(ORDER_TYP) });
   const orderHash = await documentHash(decodeBase64url(orderJws.payload)!);

@@ -187,14 +187,16 @@ for (const t of testDatabases()) {
       assert.equal(merchant!.pendingOut, 0n);
       assert.equal((await accountBalance(db, ledgerAccount.bank('JPY')))!.pendingIn, 0n);
       await assertAudit(env);
-      // The signed report of the failed settlement stays, as signed.
-      assert.equal((await reports(env)).length, 1);
+      // The signed report of the failed settlement stays stored, but it was no payout: the shop is not shown it.
+      assert.equal((await settlementRows(env))[0]!.report_jws.length > 0, true);
+      assert.equal((await reports(env)).length, 0);
 
       await db.updateTable('payment_merchants').set({ payout_account: env.shopAccount }).where('merchant_id', '=', SHOP.id).execute();
       const next = await settle(env);
       assert.deepEqual(next.outcomes.map((x) => [x.outcome, x.amount]), [['sent', 'JPY:5']]);
       assert.notEqual(next.outcomes[0]!.settlementId, row!.settlement_id);
       assert.equal(await shopBalance(env), 'JPY:5');
+      assert.deepEqual((await reports(env)).map((r) => r.settlementId), [next.outcomes[0]!.settlementId], 'only the paid one');
       await assertAudit(env);
     });
 

@@ -227,6 +227,11 @@ void describe('field rules', () => {
 });
 
 void describe('cross-field rules', () => {
+  void test('an order may name the shop API offer it buys (offerId, a short id)', () => {
+    assert.equal(parseDocument(ORDER_TYP, example(ORDER_TYP, { offerId: 'of-0123456789abcdef0123456789abcdef' })).ok, true);
+    for (const bad of ['', 'of 1', 'x'.repeat(65), 42, null]) assert.deepEqual(paths(ORDER_TYP, example(ORDER_TYP, { offerId: bad })), ['offerId'], String(bad));
+  });
+
   void test('invoice and order totals must equal the sum of their lines', () => {
     assert.deepEqual(paths(INVOICE_TYP, example(INVOICE_TYP, { amount: 'JPY:3999' })), ['amount']);
     assert.deepEqual(paths(ORDER_TYP, example(ORDER_TYP, { total: 'JPY:5000' })), ['total']);

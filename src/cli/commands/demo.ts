@@ -15,6 +15,8 @@ import { createApp as createMerchantApp } from '../../merchant/app.ts';
 import { DEFAULT_CATALOGUE } from '../../merchant/config.ts';
 import { openMerchant } from '../../merchant/open.ts';
 import { runSettlementSweep } from '../../merchant/settle.ts';
+import { runSettlementWatch } from '../../merchant/settlement-watch.ts';
+import { runWebhookDelivery } from '../../merchant/webhook-delivery.ts';
 import { createApp as createPaymentApp } from '../../payment/app.ts';
 import { ensureDenominationKeys } from '../../payment/denominations.ts';
 import { setMerchantNotifyUrl } from '../../payment/merchants.ts';
@@ -206,6 +208,9 @@ async function serveDemo(dir: string, state: DemoFile, created: boolean, io: Io,
     // Only once every server listens: nothing takes money in or settles before the demo is up.
     const loader = startLoader(payment.deps, { signal: stop.signal, log: apps.payment.log.child({ component: 'loader' }) });
     const sweep = runSettlementSweep(merchant.deps, { signal: stop.signal, log: apps.merchant.log.child({ component: 'settlement' }) });
+    // The shop's own backend hears of payments, refunds and payouts (webhooks, if the operator added endpoints).
+    const watch = runSettlementWatch(merchant.deps, { signal: stop.signal, log: apps.merchant.log.child({ component: 'settlement-watch' }) });
+    const webhooks = runWebhookDelivery(merchant.deps, { signal: stop.signal, log: apps.merchant.log.child({ component: 'webhooks' }) });
     // Paying the shop's takings to its bank account: every minute in the demo (payment.json says 60 for real servers).
     const payouts = startSettlementSchedule(payment.deps, { signal: stop.signal, everyMinutes: DEMO_SETTLE_EVERY_MINUTES, log: apps.payment.log.child({ component: 'payout' }) });
     const urls = Object.fromEntries(PARTIES.map((p) => [p, partyUrl(state, p)])) as Record<Party, string>;
@@ -214,7 +219,7 @@ async function serveDemo(dir: string, state: DemoFile, created: boolean, io: Io,
     const notifier = startNotifier(payment.deps, { signal: stop.signal, everySeconds: DEMO_NOTIFY_EVERY_SECONDS, log: apps.payment.log.child({ component: 'notifications' }) });
     closers.push(async () => {
       stop.abort();
-      await Promise.all([loader, sweep, payouts, notifier]);
+      await Promise.all([loader, sweep, payouts, notifier, watch, webhooks]);
     });
 
     const answers = await Promise.all(PARTIES.map((p) => healthy(urls[p])));

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { AmountString } from '../amount.ts';
 import { PartyId } from '../identity.ts';
-import { checkLinesTotal, Lines, Nonce, PaymentMode, PurchaserId, Rfc3339Utc, Sha256B64u } from './fields.ts';
+import { checkLinesTotal, Lines, Nonce, PaymentMode, PurchaserId, Rfc3339Utc, Sha256B64u, ShortId } from './fields.ts';
 
 export const ORDER_TYP = 'quittance.order.v1+json';
 
@@ -22,6 +22,12 @@ export const Order = z
     /** SHA-256 of the selling conditions the shopper was shown. */
     sellingConditionsHash: Sha256B64u,
     time: Rfc3339Utc,
+    /**
+     * The shop's offer this order buys (payment URI `offer=`, POST /v1/shop/orders):
+     * its lines and total must be the offer's exactly, and it takes the offer once.
+     * Absent: catalogue articles at catalogue prices.
+     */
+    offerId: ShortId.optional(),
   })
   .superRefine((o, ctx) => checkLinesTotal(ctx, o.lines, o.total, 'total'));
 export type Order = z.infer<typeof Order>;

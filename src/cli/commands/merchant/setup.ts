@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { createApp } from '../../../merchant/app.ts';
 import { initMerchant } from '../../../merchant/init.ts';
 import { runSettlementSweep } from '../../../merchant/settle.ts';
+import { runSettlementWatch } from '../../../merchant/settlement-watch.ts';
+import { runWebhookDelivery } from '../../../merchant/webhook-delivery.ts';
 import { EXIT, UsageError, integerOption, requireString, type Command } from '../../command.ts';
 import { listenAddress, listenOptions, serveUntilStopped, serverLogger } from '../../serve.ts';
 import * as S from './shared.ts';
@@ -86,16 +88,22 @@ SIGINT/SIGTERM. The key passphrase comes from QUITTANCE_PASSPHRASE or a prompt.
 Every settleSweepSeconds (merchant.json, default 10; 0 = off) it asks the payment server about
 unpaid orders whose payment due time plus settleMarginMinutes (default 60) has not passed, and
 settles those it reports PAID with a receipt, so an order is settled even when the shopper's
-client stops after paying.`,
+client stops after paying. Every settlementWatchSeconds (default 60; 0 = off) it fetches the
+payment server's settlement reports (settlement.paid), and every webhookSweepSeconds (default 5;
+0 = off) it sends due webhook deliveries (\`merchant webhook --help\`).`,
   async run({ values }, io) {
     const address = listenAddress(values, 7004);
     return S.withMerchant(values, io, async (m) => {
       const app = createApp(m.deps, { logger: serverLogger(io) });
       const stopSweep = new AbortController();
-      let sweep: Promise<void> | undefined;
+      let sweep: Promise<unknown> | undefined;
       // Only once listening: a server that failed to start settles nothing.
       app.addHook('onListen', async () => {
-        sweep ??= runSettlementSweep(m.deps, { signal: stopSweep.signal, log: app.log.child({ component: 'settlement' }) });
+        sweep ??= Promise.all([
+          runSettlementSweep(m.deps, { signal: stopSweep.signal, log: app.log.child({ component: 'settlement' }) }),
+          runSettlementWatch(m.deps, { signal: stopSweep.signal, log: app.log.child({ component: 'settlement-watch' }) }),
+          runWebhookDelivery(m.deps, { signal: stopSweep.signal, log: app.log.child({ component: 'webhooks' }) }),
+        ]);
       });
       try {
         await serveUntilStopped(app, io, 'merchant', address);

@@ -5,6 +5,7 @@
 import { createInterface } from 'node:readline/promises';
 import { buy, parseItem, resumePurchases, type BuyEvent, type BuyPrompt, type InvoiceView, type ReceiptView } from '../../../wallet/buy.ts';
 import { purchaseDetail, purchaseHistory } from '../../../wallet/purchases.ts';
+import { parsePaymentUri } from '../../../protocol/payment-uri.ts';
 import type { PartyView } from '../../../wallet/purchase-checks.ts';
 import { EXIT, UsageError, requireString, type Command, type Io } from '../../command.ts';
 import * as S from './shared.ts';
@@ -97,12 +98,16 @@ export const buyCommand: Command = {
     resume: { type: 'boolean', description: 'finish interrupted purchases (or only the transaction given as argument) with the identical requests' },
     json: S.JSON_OUT,
   },
-  args: '[TX]',
+  args: '[PAYMENT_URI | TX]',
   details: `Needs a registered wallet (the shop and the payment server are checked against its CA
 and the CA's current CRL) and money at the shop's payment server: coins for --mode ecash
 ('wallet load'), or a loaded purse for --mode account ('wallet load --into purse'). An
 account payment is identified: the payment server debits the purse registered to your
 certificate; anonymous purchases (--anonymous) pay with coins only.
+Instead of --merchant and --item, a payment URI from a shop ("Pay with Quittance"):
+'quittance wallet buy --data W "quittance://pay?shop=…&offer=…"' buys the shop's offer
+exactly as the shop priced it (its lines are shown in the invoice); "…&items=A:1,B:2"
+buys those catalogue articles.
 Shows the shop's CERTIFIED identity, then the invoice, each for y/N (--yes accepts);
 any failed check stops with its code and nothing is paid. The purchase is stored before
 the first payment message and every request before it is sent: after a crash or a lost
@@ -116,14 +121,19 @@ Evidence: 'wallet history', 'wallet show TX', 'wallet export TX --out FILE', the
     if (mode === 'account' && values.anonymous) throw new UsageError('--mode account pays from the purse registered to your identity; an --anonymous purchase pays with e-money (--mode ecash)');
     if (values.resume) {
       for (const o of ['merchant', 'item', 'anonymous', 'mode']) if (values[o] !== undefined) throw new UsageError(`--${o} does not go with --resume (the purchase already names it)`);
-    } else if (positionals.length > 0) throw new UsageError('a transaction id goes only with --resume');
-    const items = values.resume ? [] : ((values.item as string[] | undefined) ?? []).map((raw) => {
+    } else if (positionals.length > 1) throw new UsageError('give one payment URI (a transaction id goes only with --resume)');
+    // A payment URI names the shop and what to buy: not with --merchant or --item.
+    const uri = values.resume || positionals[0] === undefined ? undefined : parsePaymentUri(positionals[0]);
+    if (uri && !uri.ok) throw new UsageError(uri.message);
+    if (uri) for (const o of ['merchant', 'item']) if (values[o] !== undefined) throw new UsageError(`--${o} does not go with a payment URI (it names the shop and what to buy)`);
+    const items = values.resume ? [] : uri ? (uri.value.kind === 'items' ? uri.value.items : []) : ((values.item as string[] | undefined) ?? []).map((raw) => {
       const r = parseItem(raw);
       if (!r.ok) throw new UsageError(r.message);
       return r.value;
     });
-    const merchantUrl = values.resume ? '' : requireString(values, 'merchant');
-    if (!values.resume) {
+    const merchantUrl = values.resume ? '' : uri ? uri.value.shop : requireString(values, 'merchant');
+    const offer = uri?.value.kind === 'offer' ? uri.value.offerId : undefined;
+    if (!values.resume && !uri) {
       if (!URL.canParse(merchantUrl) || !/^https?:$/.test(new URL(merchantUrl).protocol)) throw new UsageError(`--merchant must be an http:// or https:// URL, got ${merchantUrl}`);
       if (items.length === 0) throw new UsageError('name at least one --item "ARTICLE:QTY"');
     }
@@ -141,7 +151,7 @@ Evidence: 'wallet history', 'wallet show TX', 'wallet export TX --out FILE', the
           S.printResult(io, json, v, text);
           return v.failed.length === 0 ? EXIT.OK : EXIT.FAILED;
         }
-        const r = await buy(w, { merchantUrl, items, anonymous: Boolean(values.anonymous), mode }, deps);
+        const r = await buy(w, { merchantUrl, items, ...(offer !== undefined ? { offer } : {}), anonymous: Boolean(values.anonymous), mode }, deps);
         if (!r.ok) return S.fail(io, json, r);
         const how = r.value.receipt.mode === 'account' ? 'from your purse' : `change ${r.value.change}`;
         S.printResult(io, json, r.value, `${r.value.state}: ${r.value.transactionId} — ${r.value.receipt.amountReceived} paid to ${r.value.receipt.recipient.name}, ${how}\n`);
