@@ -19,7 +19,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   merchant: ['protocol', 'crypto', 'store', 'http'],
   notary: ['protocol', 'crypto', 'store', 'http'],
   wallet: ['protocol', 'crypto', 'store'],
-  cli: ['protocol', 'crypto', 'store', 'http', 'ca', 'bank', 'payment', 'merchant', 'notary', 'wallet'],
+  'wallet-daemon': ['protocol', 'crypto', 'store', 'http', 'wallet'],
+  cli: ['protocol', 'crypto', 'store', 'http', 'ca', 'bank', 'payment', 'merchant', 'notary', 'wallet', 'wallet-daemon'],
 };
 
 function* tsFiles(dir: string): Generator<string> {

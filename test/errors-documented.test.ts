@@ -12,8 +12,9 @@ import { MERCHANT_ERROR_CODES } from '../src/merchant/errors.ts';
 import { PAY_ERROR_CODES } from '../src/payment/errors.ts';
 import { PROTOCOL_ERROR_CODES } from '../src/protocol/errors.ts';
 import { WALLET_ERROR_CODES } from '../src/wallet/errors.ts';
+import { WALLETD_ERROR_CODES } from '../src/wallet-daemon/errors.ts';
 
-const ALL: readonly string[] = [...PROTOCOL_ERROR_CODES, ...HTTP_ERROR_CODES, ...CA_ERROR_CODES, ...BANK_ERROR_CODES, ...PAY_ERROR_CODES, ...MERCHANT_ERROR_CODES, ...CRYPTO_ERROR_CODES, ...CLI_ERROR_CODES, ...WALLET_ERROR_CODES];
+const ALL: readonly string[] = [...PROTOCOL_ERROR_CODES, ...HTTP_ERROR_CODES, ...CA_ERROR_CODES, ...BANK_ERROR_CODES, ...PAY_ERROR_CODES, ...MERCHANT_ERROR_CODES, ...CRYPTO_ERROR_CODES, ...CLI_ERROR_CODES, ...WALLET_ERROR_CODES, ...WALLETD_ERROR_CODES];
 const doc = readFileSync(new URL('../docs/ERRORS.md', import.meta.url), 'utf8');
 
 test('every error code is documented in docs/ERRORS.md', () => {
@@ -38,4 +39,5 @@ test('error codes are unique across modules and carry their module prefix', () =
   for (const c of CRYPTO_ERROR_CODES) assert.match(c, /^CRYPTO_/);
   for (const c of CLI_ERROR_CODES) assert.match(c, /^CLI_/);
   for (const c of WALLET_ERROR_CODES) assert.match(c, /^WALLET_/);
+  for (const c of WALLETD_ERROR_CODES) assert.match(c, /^WALLETD_/);
 });

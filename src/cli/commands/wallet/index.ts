@@ -5,11 +5,12 @@ import { exportCommand } from './export.ts';
 import { load } from './load.ts';
 import { refundCommand } from './refund.ts';
 import { register } from './register.ts';
+import { serveCommand } from './serve.ts';
 import { init } from './setup.ts';
 import { balance, coins, status } from './views.ts';
 
 export const walletGroup: Group = {
   name: 'wallet',
   summary: "the shopper's wallet: identity, e-money, purchases, refunds",
-  commands: [init, register, load, buyCommand, refundCommand, history, show, exportCommand, status, balance, coins],
+  commands: [init, register, load, buyCommand, refundCommand, history, show, exportCommand, status, balance, coins, serveCommand],
 };
