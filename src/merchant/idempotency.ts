@@ -146,7 +146,9 @@ export async function idempotent(
     await release(deps.db, apiKeyId, key);
     throw e;
   }
-  if (answer.status >= 500) await release(deps.db, apiKeyId, key);
+  // A 409 says the state is not ready yet (nothing awaits approval, an offer is taken): the same
+  // request may succeed later, so it is not pinned to that answer for a day.
+  if (answer.status >= 500 || answer.status === 409) await release(deps.db, apiKeyId, key);
   else {
     await withRetry(() =>
       deps.db

@@ -24,7 +24,7 @@ import { bounceId, loadTransferId, receivedTransferId } from './loader.ts';
 import { PAYMENT_MIGRATIONS } from './migrations/index.ts';
 import { PAYMENT_SPENDER } from './ecash-payment.ts';
 import { paymentTransferId } from './paid.ts';
-import { merchantAccount } from './merchants.ts';
+import { checkMerchantChain, merchantAccount } from './merchants.ts';
 import { RECIPIENT, refundTransferId, repaymentRef, signerKey } from './repayments.ts';
 import { settlementTransferId } from './settlement.ts';
 import { withdrawSourceId, withdrawTransferId } from './withdraw.ts';
@@ -273,18 +273,28 @@ async function storedDocument(jws: string): Promise<{ doc: Record<string, unknow
  * server's own CA, from --data), or else the roots of the merchant contracts'
  * chains, which the operator checked against the CA when adding them.
  */
-async function auditAnchors(db: Db, given: readonly Uint8Array[] | undefined): Promise<Uint8Array[]> {
-  if (given && given.length > 0) return [...given];
+async function auditAnchors(db: Db, given: readonly Uint8Array[] | undefined, problems: string[]): Promise<Uint8Array[]> {
+  const key = (der: Uint8Array) => Buffer.from(der).toString('base64');
   const roots = new Map<string, Uint8Array>();
-  for (const m of await db.selectFrom('payment_merchants').select('certificate_chain').execute()) {
+  for (const m of await db.selectFrom('payment_merchants').select(['merchant_id', 'certificate_chain', 'created_at']).execute()) {
+    let root: Uint8Array | undefined;
     try {
       const certs = x509.PemConverter.decodeWithHeaders(m.certificate_chain).filter((b) => b.type === 'CERTIFICATE');
-      const root = certs[certs.length - 1];
-      if (root) roots.set(Buffer.from(root.rawData).toString('base64'), new Uint8Array(root.rawData));
+      const last = certs[certs.length - 1];
+      if (last) root = new Uint8Array(last.rawData);
     } catch {
       // A contract whose chain does not parse anchors nothing; its refunds then fail to verify.
     }
+    if (root) roots.set(key(root), root);
+    // Given the CA from outside the database, a contract whose chain does not
+    // validate to it (as when it was added) was not made by this server's operator.
+    if (given && given.length > 0) {
+      let valid = false;
+      for (const anchor of given) if ((await checkMerchantChain(m.certificate_chain, anchor, new Date(m.created_at))).ok) valid = true;
+      if (!valid) problems.push(`the contract of merchant ${m.merchant_id} does not chain to the CA the audit was given`);
+    }
   }
+  if (given && given.length > 0) return [...given];
   return [...roots.values()];
 }
 
@@ -347,7 +357,7 @@ type VerifyPolicyArg = Parameters<typeof verifyDocument>[1]['signers'];
  */
 async function refundsCheck(db: Db, claims: Claims, trustAnchors: readonly Uint8Array[] | undefined): Promise<AuditCheck> {
   const problems: string[] = [];
-  const anchors = await auditAnchors(db, trustAnchors);
+  const anchors = await auditAnchors(db, trustAnchors, problems);
   const envelopes = await envelopeSums(db, 'refund');
   const transfers = new Map((await db.selectFrom('payment_ledger_transfers').selectAll().where('reason', '=', 'refund').execute()).map((t) => [t.id, t]));
   const purses = new Map((await db.selectFrom('payment_purses').select(['purse_key', 'party_id']).execute()).map((r) => [r.purse_key, r.party_id]));

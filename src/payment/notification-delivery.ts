@@ -62,6 +62,8 @@ async function send(fetchFn: Fetch, url: URL, body: unknown): Promise<{ outcome:
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
+      // The contract names where; a redirect elsewhere is not followed (nor retried).
+      redirect: 'manual',
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   } catch (e) {
@@ -76,7 +78,7 @@ async function send(fetchFn: Fetch, url: URL, body: unknown): Promise<{ outcome:
     // not JSON: the status says enough
   }
   const error = `HTTP ${res.status}${code ? ` ${code}` : ''}`;
-  const permanent = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
+  const permanent = (res.status >= 300 && res.status < 500 && res.status !== 408 && res.status !== 429) || res.type === 'opaqueredirect';
   return { outcome: permanent ? 'failed' : 'retry', error };
 }
 

@@ -223,12 +223,12 @@ export function createSessions(deps: SessionDeps) {
       return ok(view(s));
     },
 
-    answer(id: string, accept: boolean, step?: BuyPrompt['kind']): Result<SessionView, 'WALLETD_SESSION_NOT_FOUND' | 'WALLETD_SESSION_NOT_WAITING'> {
+    answer(id: string, accept: boolean, step: BuyPrompt['kind']): Result<SessionView, 'WALLETD_SESSION_NOT_FOUND' | 'WALLETD_SESSION_NOT_WAITING'> {
       const s = sessions.get(id);
       if (!s) return get(id);
       if (!s.pending) return err('WALLETD_SESSION_NOT_WAITING', `purchase session ${id} is at step ${s.state.step}, not waiting for an answer`);
       // An answer meant for another prompt (a stale page) must not accept this one.
-      if (step !== undefined && step !== s.pending.kind) return err('WALLETD_SESSION_NOT_WAITING', `purchase session ${id} is waiting at step ${s.pending.kind}, not ${step}`);
+      if (step !== s.pending.kind) return err('WALLETD_SESSION_NOT_WAITING', `purchase session ${id} is waiting at step ${s.pending.kind}, not ${step}`);
       const kind = s.pending.kind;
       s.pending.settle(accept, 'answered');
       // The step changes now, so the answer shows it; buy() takes over from here

@@ -15,6 +15,8 @@ import { testDatabases, type TestDatabase, type TestHandle } from '../helpers/db
 import { EMONEY_CONFIG, finalizeCoins, newRequestId, openWallet, postSwap, postWithdraw, prepareCoins, reserveKeys, swapRequest, withdrawRequest } from '../payment/emoney-client.ts';
 import { SALT, startTestPayment } from '../payment/harness.ts';
 import { cli, spawnBin, tempDir } from './helpers.ts';
+import { certificateToPem } from '../../src/protocol/x509/index.ts';
+import { buildPki } from '../fixtures/pki.ts';
 
 type Ctx = { after: (fn: () => Promise<void>) => void };
 type Db = Kysely<PaymentDatabase>;
@@ -194,7 +196,7 @@ void describe('quittance audit: usage and refusals', () => {
     const r = await cli(['audit', '--help'], {});
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^Usage: quittance audit \[options\]$/m);
-    for (const o of ['--db', '--data', '--json', '--help']) assert.match(r.out, new RegExp(`^  ${o}\\b`, 'm'));
+    for (const o of ['--db', '--data', '--ca', '--json', '--help']) assert.match(r.out, new RegExp(`^  ${o}\\b`, 'm'));
     const top = await cli(['--help'], {});
     assert.match(top.out, /^ {2}audit +check the payment server's books/m);
     const bad = await cli(['audit', '--frobnicate'], {});
@@ -226,9 +228,18 @@ void describe('quittance audit: usage and refusals', () => {
           join(tmp.dir, 'payment.json'),
           JSON.stringify({ name: 'P', adminTokenHashes: [], currencies: [{ maxValue: 'JPY:8' }], keyWrapSalt: SALT, db: h.url }),
         );
+        // Its CA is needed to check signatures: missing, it is an error, not a fallback to the database's own roots.
+        const noChain = spawnBin(['audit', '--data', tmp.dir, '--json']);
+        assert.equal(noChain.code, 1);
+        assert.match(noChain.err, /the CA to check signatures against: .*payment-chain\.pem/);
+        assert.equal(noChain.out, '');
+        writeFileSync(join(tmp.dir, 'payment-chain.pem'), 'not a certificate\n');
+        assert.match(spawnBin(['audit', '--data', tmp.dir, '--json']).err, /holds no certificate/);
+        writeFileSync(join(tmp.dir, 'payment-chain.pem'), certificateToPem((await buildPki()).root.der));
         const viaData = spawnBin(['audit', '--data', tmp.dir, '--json']);
         assert.equal(viaData.code, 1);
         assert.equal((JSON.parse(viaData.out) as Report).checks[0]!.name, 'schema');
+        assert.match(spawnBin(['audit', '--db', h.url, '--ca', join(tmp.dir, 'none.pem')]).err, /the CA to check signatures against: .*none\.pem/);
       } finally {
         await h.cleanup();
       }

@@ -131,6 +131,17 @@ for (const t of testDatabases()) {
 
       const bought = await buy(world);
       assert.equal((await orderState(bought.transactionId)).payment_state, 'UNPAID', 'the receipt copy was not posted: the shop does not know yet');
+      // Forgeries against the UNPAID order: an altered receipt, and a genuine receipt of another transaction.
+      const genuine = (await world.p.app.inject({ method: 'GET', url: `/v1/payments/shop-1/${bought.transactionId}` })).json<Record<string, unknown>>();
+      const alteredReceipt = await world.m.app.inject({ method: 'POST', url: '/v1/notifications/payment-state', payload: { ...genuine, receipt: tampered(genuine.receipt as JwsGeneral, { ...payloadOf<Record<string, unknown>>(genuine.receipt as JwsGeneral), amount: 'JPY:1' }) } });
+      assert.equal(alteredReceipt.statusCode, 403, alteredReceipt.body);
+      const other = await buy(world);
+      const otherState = (await world.p.app.inject({ method: 'GET', url: `/v1/payments/shop-1/${other.transactionId}` })).json<Record<string, unknown>>();
+      const swapped = await world.m.app.inject({ method: 'POST', url: '/v1/notifications/payment-state', payload: { ...genuine, receipt: otherState.receipt } });
+      assert.equal(swapped.statusCode, 422, swapped.body);
+      assert.equal(swapped.json<{ code: string }>().code, 'MERCHANT_RECEIPT_MISMATCH');
+      assert.equal((await orderState(bought.transactionId)).payment_state, 'UNPAID', 'no forgery settled the order');
+      await world.p.deps.db.deleteFrom('payment_notifications').where('ref', '=', other.transactionId).execute();
       assert.deepEqual(await deliverDueNotifications(world.p.deps, shop.fetch), { delivered: 1, failed: 0, retried: 0 });
       assert.deepEqual(shop.calls, [`POST /base/v1/notifications/payment-state`]);
       assert.equal((await orderState(bought.transactionId)).payment_state, 'PAID', 'notified: the signed receipt settled the order');

@@ -507,6 +507,10 @@ for (const t of testDatabases()) {
       await db.updateTable('payment_repayments').set({ permit_jws: JSON.stringify(await signedPermit(permit, await otherPki.leaf({ role: 'merchant', partyId: SHOP.id }), env.alice)) }).execute();
       c = await refunds();
       assert.ok(c.problems.some((p) => p.includes("the stored permit's signatures do not verify")), c.problems.join('\n'));
+      // Given the CA from outside, a contract of another CA is named (without it, such a contract's root would anchor forgeries).
+      await db.insertInto('payment_merchants').values({ merchant_id: 'shop-evil', display_name: 'Evil', certificate_chain: (await otherPki.leaf({ role: 'merchant', partyId: 'shop-evil' })).chain.map((c) => certificateToPem(c)).join(''), fingerprint: 'x', payout_account: null, notify_url: null, status: 'active', created_at: row.created_at, updated_at: row.created_at }).execute();
+      assert.ok((await refunds([env.p.pki.root.der])).problems.includes('the contract of merchant shop-evil does not chain to the CA the audit was given'));
+      await db.deleteFrom('payment_merchants').where('merchant_id', '=', 'shop-evil').execute();
       // … by another merchant of this CA; and countersigned by bob instead of the recipient.
       await db.updateTable('payment_repayments').set({ permit_jws: JSON.stringify(await signedPermit(permit, await env.p.pki.leaf({ role: 'merchant', partyId: 'shop-2' }), env.alice)) }).execute();
       assert.ok((await refunds()).problems.some((p) => p.includes(`is not signed by merchant ${SHOP.id}`)));

@@ -37,8 +37,8 @@ async function start(d: Daemon, world: World, body: Record<string, unknown> = {}
   return v.sessionId;
 }
 
-async function answer(d: Daemon, id: string, accept: boolean, step?: 'merchant' | 'invoice') {
-  return d.call('POST', `/api/payments/${id}/answer`, { accept, ...(step ? { step } : {}) });
+async function answer(d: Daemon, id: string, accept: boolean, step: 'merchant' | 'invoice') {
+  return d.call('POST', `/api/payments/${id}/answer`, { accept, step });
 }
 
 /** A hook that answers 120 with the same hello payload signed by a shop certified by another CA. */
@@ -110,7 +110,7 @@ for (const t of testDatabases()) {
       const balance = (await d.call('GET', '/api/balance')).json<{ balances: { currency: string; amount: string }[] }>();
       assert.deepEqual(balance.balances.map((b) => [b.currency, b.amount]), [['JPY', 'JPY:11']]);
       // The session is over: another answer is refused and changes nothing.
-      const late = await answer(d, id, true);
+      const late = await answer(d, id, true, 'invoice');
       assert.equal(late.statusCode, 409);
       assert.equal(late.json<{ code: string }>().code, 'WALLETD_SESSION_NOT_WAITING');
     });
@@ -250,7 +250,7 @@ for (const t of testDatabases()) {
       assert.equal(second.statusCode, 429);
       assert.equal(second.json<{ code: string }>().code, 'WALLETD_TOO_MANY_SESSIONS');
       assert.equal(d.sessions.list().length, 1);
-      const declined = (await answer(d, first, false)).json<SessionView>();
+      const declined = (await answer(d, first, false, 'merchant')).json<SessionView>();
       assert.equal(declined.step, 'cancelled');
       // The next change is buy() returning: from then on the slot is free.
       const ended = (await d.call('GET', `/api/payments/${first}?after=${declined.version}&wait=10`)).json<SessionView>();

@@ -156,12 +156,12 @@ describe('wallet daemon: bad input', () => {
     for (const [method, url, body] of [
       ['GET', '/api/payments/nope', undefined],
       ['GET', '/api/payments/nope?after=0&wait=1', undefined],
-      ['POST', '/api/payments/nope/answer', { accept: true }],
+      ['POST', '/api/payments/nope/answer', { accept: true, step: 'merchant' }],
     ] as const) {
       const r = await d.call(method, url, body);
       assert.deepEqual([r.statusCode, code(r)], [404, 'WALLETD_SESSION_NOT_FOUND'], url);
     }
-    for (const body of [{ accept: 'yes' }, {}, { accept: true, step: 'receipt' }, { accept: true, extra: 1 }]) {
+    for (const body of [{ accept: 'yes' }, {}, { accept: true }, { accept: true, step: 'receipt' }, { accept: true, step: 'invoice', extra: 1 }]) {
       const r = await d.call('POST', '/api/payments/nope/answer', body);
       assert.deepEqual([r.statusCode, code(r)], [400, 'HTTP_SCHEMA_INVALID'], JSON.stringify(body));
     }

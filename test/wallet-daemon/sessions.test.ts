@@ -117,7 +117,7 @@ test('a finished session is forgotten after its retention; a running one never i
   await tick();
   fire(5000);
   assert.ok(sessions.get(s.sessionId).ok, 'still running: kept');
-  value(sessions.answer(s.sessionId, false));
+  value(sessions.answer(s.sessionId, false, 'merchant'));
   await tick();
   assert.equal(value(sessions.get(s.sessionId)).step, 'cancelled');
   fire(5000);

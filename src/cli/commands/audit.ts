@@ -23,17 +23,28 @@ async function databaseUrl(values: Record<string, unknown>): Promise<string> {
   throw new UsageError('--db URL (or --data DIR of a payment server) is required');
 }
 
-/** With --data: the payment server's own CA (the root of payment-chain.pem), outside the audited database. */
+/**
+ * The CA refund signatures must chain to, from outside the audited database:
+ * --ca FILE, or with --data the root of the payment server's own chain. One
+ * that was asked for and cannot be read is an error, never a silent fallback.
+ * Neither given: undefined (the audit then uses the contracts' roots, weaker).
+ */
 async function trustAnchors(values: Record<string, unknown>): Promise<Uint8Array[] | undefined> {
-  if (typeof values.db === 'string' && values.db !== '') return undefined;
-  if (typeof values.data !== 'string' || values.data === '') return undefined;
-  const path = paymentPaths(resolve(values.data)).chain;
-  const pem = await readFile(path, 'utf8').catch(() => undefined);
-  if (pem === undefined) return undefined;
+  let path: string;
+  if (typeof values.ca === 'string' && values.ca !== '') path = resolve(values.ca);
+  else if (typeof values.data === 'string' && values.data !== '') path = paymentPaths(resolve(values.data)).chain;
+  else return undefined;
+  let pem: string;
+  try {
+    pem = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new Error(`the CA to check signatures against: ${path}: ${(e as Error).message}`, { cause: e });
+  }
   const certs = x509.PemConverter.decodeWithHeaders(pem)
     .filter((b) => b.type === 'CERTIFICATE')
     .map((b) => new Uint8Array(b.rawData));
-  return certs.length === 0 ? undefined : [trustAnchorOf(certs)];
+  if (certs.length === 0) throw new Error(`the CA to check signatures against: ${path} holds no certificate`);
+  return [trustAnchorOf(certs)];
 }
 
 function text(report: AuditReport): string {
@@ -51,7 +62,8 @@ export const audit: Command = {
   summary: "check the payment server's books (ledger, float, coins, reserves, loads, bank mirror); exit 1 on a violation",
   options: {
     db: { type: 'string', description: "the payment server's database URL (sqlite:PATH or postgres://…)", valueName: 'URL' },
-    data: { type: 'string', description: 'or: a payment server data directory (its payment.json names the database)', valueName: 'DIR' },
+    data: { type: 'string', description: 'or: a payment server data directory (its payment.json names the database; its CA checks the signatures)', valueName: 'DIR' },
+    ca: { type: 'string', description: "the CA certificate (PEM) refund signatures and merchant contracts must chain to (default with --data: the payment server's own CA)", valueName: 'CA.pem' },
     json: JSON_OUT,
   },
   details: `Checks: schema (all migrations applied), ledger (balances sum to zero, match their transfers),
@@ -76,10 +88,11 @@ Exit 0 when sound, 1 with the report (JSON: code PAY_AUDIT_FAILED) on any violat
     if (url.startsWith('sqlite:') && url !== 'sqlite::memory:' && !existsSync(url.slice('sqlite:'.length))) {
       throw new Error(`no database at ${url.slice('sqlite:'.length)}`);
     }
+    const anchors = await trustAnchors(values);
+    if (!anchors && values.json !== true) io.err('note: no --ca or --data: refund signatures are checked against the roots of the merchant contracts stored in the database itself\n');
     const store = await openDatabase<PaymentDatabase>(url);
     let report: AuditReport;
     try {
-      const anchors = await trustAnchors(values);
       report = await auditPayment(store.db, anchors ? { trustAnchors: anchors } : {});
     } finally {
       await store.close();

@@ -4,7 +4,7 @@
 //        (uri: quittance://pay?shop=…&items=A:1,B:2 or …&offer=ID, src/protocol/payment-uri.ts)
 //   GET  /api/payments                                  → every kept session
 //   GET  /api/payments/:id[?after=N&wait=S]             → the session (waits up to S s for a version > N)
-//   POST /api/payments/:id/answer {accept, step?}       → OK / Cancel of the prompt shown
+//   POST /api/payments/:id/answer {accept, step}        → OK / Cancel of the prompt shown
 //
 // Steps: checking → merchant (the verified shop: accept?) → checking →
 // invoice (accept?) → paying → done (receipt); or cancelled, or failed with
@@ -24,8 +24,12 @@ const PaymentBody = z.strictObject({
 
 const AnswerBody = z.strictObject({
   accept: z.boolean(),
-  /** The step the page showed: an answer to an older prompt is refused instead of accepting a newer one. */
-  step: z.enum(['merchant', 'invoice']).optional(),
+  /**
+   * The step the page showed, required: an answer to an older prompt (a double
+   * click, a retried request) is refused instead of accepting a newer prompt
+   * the shopper never saw — the invoice above all.
+   */
+  step: z.enum(['merchant', 'invoice']),
 });
 
 const SessionParams = z.strictObject({ sessionId: PathId });
