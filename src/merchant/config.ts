@@ -38,6 +38,11 @@ export const MerchantConfig = z
      * address the request came to (scheme and Host header).
      */
     url: HttpUrl.optional(),
+    /**
+     * The shopper's wallet page the storefront (/shop/) hands its payment URI to,
+     * as WALLET_URL#pay=<URI> (the wallet daemon, `quittance wallet serve`, on the shopper's machine).
+     */
+    walletUrl: HttpUrl.default('http://127.0.0.1:7005/'),
     /** The payment server named in every invoice; its chain is DIR/payment-server-chain.pem. */
     paymentServer: z.strictObject({ url: HttpUrl }).optional(),
     /** The CA's base URL: its CRL (GET /v1/ca/crl) is checked for every certified order. Absent: no revocation check. */

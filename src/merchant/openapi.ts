@@ -123,6 +123,11 @@ export const merchantRoutes = [
     ok: { 200: media('application/json', '{ transactionId, paymentState, paymentServerState?, completion? }') },
     codes: ['MERCHANT_ORDER_NOT_FOUND', 'MERCHANT_PAYMENT_SERVER_UNREACHABLE', ...RECEIPT_CODES],
   }),
+  route('GET', '/v1/admin/settlements', "The payment server's settlement reports stored by this shop (payouts to its bank account), oldest first", {
+    tags: ['operator'],
+    security: operator,
+    ok: { 200: media('application/json', '{ settlements: [{ settlementId, amount, payoutAccount, time, items }] }') },
+  }),
   route('GET', '/v1/admin/repayments', 'Refund requests, optionally by state or order', {
     tags: ['operator'],
     security: operator,

@@ -2,10 +2,12 @@
 // reads the environment; src/cli/commands/payment/setup.ts (`quittance payment serve`) does that.
 import type { FastifyInstance } from 'fastify';
 import { createBaseApp, type BaseAppOptions } from '../http/app.ts';
+import { serveUi } from '../http/ui.ts';
 import { MAX_COINS, MAX_ENVELOPES } from '../protocol/messages/payment.ts';
 import type { PaymentDeps } from './deps.ts';
 import type { PurchaseOptions } from './money-reception.ts';
 import { paymentOpenApi } from './openapi.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { coinRoutes } from './routes/coins.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { purchaseRoutes } from './routes/purchase.ts';
@@ -56,8 +58,9 @@ function revocation(deps: PaymentDeps): PurchaseOptions {
   };
 }
 
-export function createApp(deps: PaymentDeps, opts: BaseAppOptions = {}): FastifyInstance {
-  const app = createBaseApp({ bodyLimit: paymentBodyLimit(deps.config.denominationKeyBits), ...opts });
+export function createApp(deps: PaymentDeps, opts: BaseAppOptions & { uiDir?: string } = {}): FastifyInstance {
+  const { uiDir, ...base } = opts;
+  const app = createBaseApp({ bodyLimit: paymentBodyLimit(deps.config.denominationKeyBits), ...base });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/openapi.json', async () => paymentOpenApi());
   keyRoutes(app, deps);
@@ -68,5 +71,8 @@ export function createApp(deps: PaymentDeps, opts: BaseAppOptions = {}): Fastify
   purchaseRoutes(app, deps, documents);
   repaymentRoutes(app, deps, documents);
   settlementRoutes(app, deps, documents);
+  adminRoutes(app, deps);
+  // The payment console (web/pages/payment-admin): reads the admin routes above with the operator token.
+  serveUi(app, { page: 'payment-admin', prefix: '/admin/', ...(uiDir !== undefined ? { distDir: uiDir } : {}) });
   return app;
 }

@@ -23,7 +23,9 @@ import {
   SwapRequest,
   WithdrawRequest,
 } from '../protocol/messages/payment.ts';
+import { AdminDenominationsAnswer, AdminNotificationsAnswer, AdminPaymentsAnswer, AdminReservesAnswer, AdminSettlementsAnswer, DenominationsQuery, NotificationsQuery, PageQuery } from './admin-views.ts';
 import { PAY_STATUS, type PayHttpErrorCode } from './errors.ts';
+import { AdminMerchantsAnswer, AuditAnswer, EmptyQuery } from './routes/admin.ts';
 import { CoinParams } from './routes/coins.ts';
 import { PaymentParams } from './routes/purchase.ts';
 import { PermitParams, RepaymentParams } from './routes/repayments.ts';
@@ -192,6 +194,49 @@ export const paymentRoutes = [
     optionalBody: true,
     ok: { 200: media('application/json', 'What the run did: settlements sent, failed, pending and merchants skipped') },
     codes: ['PAY_SETTLEMENT_UNAVAILABLE', 'PAY_MERCHANT_NOT_ACCEPTED'],
+  }),
+  // The operator's read-only views (routes/admin.ts), one CLI command each.
+  route('GET', '/v1/admin/payments', 'Payments (fig. 13), newest first; `next` is the cursor of the following page (`quittance payment payments`)', {
+    tags: ['operator'],
+    security: ['operatorToken'],
+    query: PageQuery,
+    ok: { 200: { AdminPaymentsAnswer } },
+  }),
+  route('GET', '/v1/admin/reserves', 'Reserves and purses with their balances, newest first (`quittance payment reserves`)', {
+    tags: ['operator'],
+    security: ['operatorToken'],
+    query: PageQuery,
+    ok: { 200: { AdminReservesAnswer } },
+  }),
+  route('GET', '/v1/admin/denominations', 'Denomination keys with their windows and state (`quittance payment keys`)', {
+    tags: ['operator'],
+    security: ['operatorToken'],
+    query: DenominationsQuery,
+    ok: { 200: { AdminDenominationsAnswer } },
+  }),
+  route('GET', '/v1/admin/merchants', 'The merchants under contract (`quittance payment merchants`)', {
+    tags: ['operator'],
+    security: ['operatorToken'],
+    query: EmptyQuery,
+    ok: { 200: { AdminMerchantsAnswer } },
+  }),
+  route('GET', '/v1/admin/settlements', 'Settlements, newest first (`quittance payment settlements`)', {
+    tags: ['operator'],
+    security: ['operatorToken'],
+    query: PageQuery,
+    ok: { 200: { AdminSettlementsAnswer } },
+  }),
+  route('GET', '/v1/admin/notifications', 'The outbox of notifications to merchants, newest first (`quittance payment notifications`)', {
+    tags: ['operator'],
+    security: ['operatorToken'],
+    query: NotificationsQuery,
+    ok: { 200: { AdminNotificationsAnswer } },
+  }),
+  route('GET', '/v1/admin/audit', "The books checked now against each other, refund signatures against this server's CA (`quittance audit --data`); a violation is `ok: false`", {
+    tags: ['operator'],
+    security: ['operatorToken'],
+    query: EmptyQuery,
+    ok: { 200: { AuditAnswer } },
   }),
 ];
 

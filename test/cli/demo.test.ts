@@ -13,7 +13,15 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { BIN, MERCHANT_NAME, PASS, cli, spawnBin, tempDir } from './helpers.ts';
 
-type Ready = { ready: true; urls: { ca: string; bank: string; payment: string; merchant: string }; ca_cert: string; shopper: { bankAccount: string; tokenFile: string } };
+type Ready = {
+  ready: true;
+  urls: { ca: string; bank: string; payment: string; merchant: string };
+  wallet: string;
+  storefront: string;
+  dashboard: string;
+  ca_cert: string;
+  shopper: { bankAccount: string; tokenFile: string; wallet: string };
+};
 type Demo = { child: ChildProcess; ready: Ready; stderr: () => string };
 
 /** Starts `quittance demo` and resolves with its ready line; rejects with its stderr if it exits first. */
@@ -89,6 +97,31 @@ describe('quittance demo (real process)', () => {
     assert.match(demo.stderr(), new RegExp(MERCHANT_NAME));
   });
 
+  test('the ready line gains the wallet page (with its session token), the storefront and the dashboard; the demo wallet is registered and loaded', async () => {
+    const { ready } = demo;
+    const m = new RegExp(`^http://127\\.0\\.0\\.1:${basePort + 4}/#token=([A-Za-z0-9_-]{43})$`).exec(ready.wallet);
+    assert.ok(m, ready.wallet);
+    assert.equal(ready.storefront, `http://127.0.0.1:${basePort + 3}/shop/`);
+    assert.equal(ready.dashboard, `http://127.0.0.1:${basePort + 3}/admin/`);
+    assert.equal(ready.shopper.wallet, join(data, 'wallet'));
+    // The guide names them, and the shop's operator token for the dashboard.
+    const file = JSON.parse(readFileSync(join(data, 'demo.json'), 'utf8')) as { operatorTokens: { merchant: string } };
+    assert.ok(demo.stderr().includes(ready.wallet));
+    assert.ok(demo.stderr().includes(ready.storefront));
+    assert.ok(demo.stderr().includes(`operator token ${file.operatorTokens.merchant}`));
+
+    // The wallet daemon answers with the token only, and its wallet is certified and holds the demo load.
+    const api = (path: string, token?: string) => fetch(new URL(`/api/${path}`, ready.wallet), token ? { headers: { authorization: `Bearer ${token}` } } : {});
+    assert.equal((await api('status')).status, 401);
+    const status = (await (await api('status', m[1])).json()) as { identity: { status: string; displayName: string }; certificate: { state: string } };
+    assert.deepEqual([status.identity.status, status.identity.displayName, status.certificate.state], ['approved', 'Hanako', 'valid']);
+    const balance = (await (await api('balance', m[1])).json()) as { balances: { amount: string }[] };
+    assert.deepEqual(balance.balances.map((b) => b.amount), ['JPY:20000']);
+    // The storefront tells the page where that wallet is.
+    const config = (await (await fetch(new URL('config.json', ready.storefront))).json()) as { walletUrl: string };
+    assert.equal(config.walletUrl, `http://127.0.0.1:${basePort + 4}/`);
+  });
+
   test('a wallet registers (auto-approved), loads JPY:10000 from the demo account and buys, identified and anonymous', async () => {
     const { urls, shopper } = demo.ready;
     assert.equal((await cli(['wallet', 'init', '--data', wallet])).code, 0);
@@ -114,7 +147,8 @@ describe('quittance demo (real process)', () => {
     assert.equal(await walletBalance(), 'JPY:4000');
 
     const bank = await cli(['bank', 'balance', shopper.bankAccount, '--url', urls.bank, '--token', token, '--json'], {});
-    assert.equal((JSON.parse(bank.out) as { balance: string }).balance, 'JPY:90000');
+    // JPY:100000 − the demo wallet's JPY:20000 − JPY:10000.
+    assert.equal((JSON.parse(bank.out) as { balance: string }).balance, 'JPY:70000');
     const audit = await cli(['audit', '--data', join(data, 'payment')], {});
     assert.equal(audit.code, 0, audit.out + audit.err);
   });
@@ -151,7 +185,7 @@ describe('quittance demo (real process)', () => {
       assert.match(verified.out, new RegExp(`^PROVEN: transaction ${p.transactionId}, JPY:\\d+ \\((ecash|account)\\)$`, 'm'));
     }
     const bank = await cli(['bank', 'balance', shopper.bankAccount, '--url', urls.bank, '--token', token, '--json'], {});
-    assert.equal((JSON.parse(bank.out) as { balance: string }).balance, 'JPY:85000');
+    assert.equal((JSON.parse(bank.out) as { balance: string }).balance, 'JPY:65000');
     const audit = await cli(['audit', '--data', join(data, 'payment')], {});
     assert.equal(audit.code, 0, audit.out + audit.err);
     assert.match(audit.out, /ok\s+purses/);
@@ -211,7 +245,7 @@ describe('quittance demo (real process)', () => {
     assert.equal(shopper.tokenFile, join(data, 'shopper-token'));
     const token = readFileSync(shopper.tokenFile, 'utf8').trim();
     const bank = await cli(['bank', 'balance', shopper.bankAccount, '--url', urls.bank, '--token', token, '--json'], {});
-    assert.equal((JSON.parse(bank.out) as { balance: string }).balance, 'JPY:85000');
+    assert.equal((JSON.parse(bank.out) as { balance: string }).balance, 'JPY:65000');
     assert.equal(await walletBalance(), balanceBefore);
 
     // The coins from the first run are still good at the restarted payment server.

@@ -32,6 +32,8 @@ async function withRoutes<T extends Running>(start: () => Promise<T>): Promise<{
   const onInit = (message: unknown) => {
     const { fastify } = message as { fastify: FastifyInstance };
     fastify.addHook('onRoute', (r: RouteOptions) => {
+      // Web pages (src/http/ui.ts) are not API routes.
+      if ((r.config as { ui?: boolean } | undefined)?.ui === true) return;
       for (const method of [r.method].flat()) served.add(`${method} ${r.url}`);
     });
   };

@@ -3,7 +3,7 @@
 // settlement sweep) — in one process, with SQLite under one directory. The
 // first run creates everything (src/cli/demo/setup.ts); later runs reuse it.
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createApp as createBankApp } from '../../bank/app.ts';
 import { getAccount } from '../../bank/accounts.ts';
@@ -39,6 +39,7 @@ import {
   type DemoFile,
   type Party,
 } from '../demo/setup.ts';
+import { DEMO_WALLET_LOAD, demoWalletDaemon, ensureDemoWallet, walletBaseUrl, walletPort } from '../demo/wallet.ts';
 
 const DEFAULT_DATA = './.quittance/demo';
 const DEFAULT_BASE_PORT = 7001;
@@ -52,7 +53,7 @@ type Closer = () => Promise<unknown>;
 /** A port somebody else holds: reported as CLI_PORT_IN_USE, naming it. */
 class PortInUse extends Error {}
 
-function portError(e: unknown, port: number, party: Party, host: string): PortInUse | undefined {
+function portError(e: unknown, port: number, party: Party | 'wallet', host: string): PortInUse | undefined {
   const code = (e as NodeJS.ErrnoException).code;
   if (code !== 'EADDRINUSE' && code !== 'EACCES') return undefined;
   return new PortInUse(`port ${port} (for the ${party}) on ${host}: ${code === 'EACCES' ? 'permission denied' : 'address already in use'}`);
@@ -60,8 +61,8 @@ function portError(e: unknown, port: number, party: Party, host: string): PortIn
 
 /** Binds and releases each port, so a taken one stops the demo before its first run writes anything. */
 async function checkPorts(address: DemoAddress): Promise<void> {
-  for (const party of PARTIES) {
-    const port = portOf(address, party);
+  const all: [Party | 'wallet', number][] = [...PARTIES.map((p): [Party, number] => [p, portOf(address, p)]), ['wallet', walletPort(address)]];
+  for (const [party, port] of all) {
     await new Promise<void>((ok, fail) => {
       const probe = createServer();
       probe.once('error', (e) => fail(portError(e, port, party, address.host) ?? e));
@@ -70,7 +71,10 @@ async function checkPorts(address: DemoAddress): Promise<void> {
   }
 }
 
-function guide(dir: string, demo: DemoFile, created: boolean, balance: string | undefined): string {
+/** What the browser opens: the wallet page (with its session token), the storefront, the shop's dashboard. */
+type WebUrls = { wallet: string; storefront: string; dashboard: string; pageBuilt: boolean };
+
+function guide(dir: string, demo: DemoFile, created: boolean, balance: string | undefined, web: WebUrls): string {
   const p = demoPaths(dir);
   const url = (party: Party) => partyUrl(demo, party);
   const articles = DEFAULT_CATALOGUE.articles.map((a) => `${a.name} ${a.unitPrice}`).join(', ');
@@ -85,6 +89,12 @@ function guide(dir: string, demo: DemoFile, created: boolean, balance: string | 
     `  shop      ${url('merchant')}   "${DEMO_MERCHANT_NAME}": ${articles} (merchant.json may say otherwise)`,
     `  shopper   bank account ${demo.shopper.bankAccount}${balance ? ` (balance ${balance})` : ''}, holder token in ${demo.shopper.tokenFile}`,
     ...(demo.shopBank ? [`  shop's bank account ${demo.shopBank.bankAccount} (token in ${p.demoFile}): the payment server pays the shop's takings there every ${DEMO_SETTLE_EVERY_MINUTES} minute`] : []),
+    '',
+    'In the browser (the shopper\'s wallet "Hanako" is registered and was loaded with ' + DEMO_WALLET_LOAD + ' on its first run):',
+    `  wallet       ${web.wallet}`,
+    `  storefront   ${web.storefront}   (open the wallet link first, in the same tab)`,
+    `  dashboard    ${web.dashboard}   operator token ${demo.operatorTokens.merchant}`,
+    ...(web.pageBuilt ? [] : ['  (the web pages are not built: run `npm run build:web`, or start with `npm start`)']),
     '',
     'In another terminal, a wallet registers, loads money and buys:',
     "  export QUITTANCE_PASSPHRASE='a passphrase for your wallet'",
@@ -126,7 +136,7 @@ export const demo: Command = {
   summary: 'run the whole marketplace here (CA, bank, payment server, shop) with demo data — not for real money',
   options: {
     data: { type: 'string', description: `the demo's directory (default ${DEFAULT_DATA}); made on the first run, reused after`, valueName: 'DIR' },
-    'base-port': { type: 'string', description: `ports N (CA), N+1 (bank), N+2 (payment), N+3 (shop); default ${DEFAULT_BASE_PORT}`, valueName: 'N' },
+    'base-port': { type: 'string', description: `ports N (CA), N+1 (bank), N+2 (payment), N+3 (shop), N+4 (wallet page); default ${DEFAULT_BASE_PORT}`, valueName: 'N' },
     host: { type: 'string', description: 'address to listen on (default 127.0.0.1)', valueName: 'HOST' },
     json: { type: 'boolean', description: 'leave out the guide on stderr: stdout carries the ready line only' },
   },
@@ -134,8 +144,12 @@ export const demo: Command = {
 with a shopper account holding JPY:100000 (its holder token in DIR/shopper-token), a payment
 server with its bank account, and the shop "${DEMO_MERCHANT_NAME}" under contract; the keys are
 encrypted with a fixed passphrase written in DIR/demo.json (0600, with the operator tokens).
+Once every server listens, a shopper wallet (DIR/wallet, "Hanako") is registered and loaded with
+${DEMO_WALLET_LOAD} from that account (first run only) and served by the wallet daemon on N+4 with
+the wallet page; the shop serves its storefront at /shop/ and its dashboard at /admin/.
 Later runs reuse DIR with the same --host and --base-port. When every party answers /healthz,
-stdout gets one JSON line {"ready":true,"urls":{…},"ca_cert":PATH,"shopper":{"bankAccount","tokenFile"}}.
+stdout gets one JSON line {"ready":true,"urls":{…},"wallet":URL#token=…,"storefront":URL,
+"dashboard":URL,"ca_cert":PATH,"shopper":{"bankAccount","tokenFile","wallet"}}.
 Ctrl-C or SIGTERM stops everything and exits 0. A port in use: CLI_PORT_IN_USE, exit 1.
 Server logs (warnings by default; QUITTANCE_LOG_LEVEL) go to stderr.`,
   async run({ values, positionals }, io) {
@@ -184,14 +198,14 @@ async function serveDemo(dir: string, state: DemoFile, created: boolean, io: Io,
     const bank = await openBank(paths.bank);
     closers.push(() => bank.close());
     apps.bank = createBankApp(bank.deps, { logger });
-    const shopperAccount = await getAccount(bank.deps, OPERATOR, state.shopper.bankAccount);
 
     const payment = await openPayment(paths.payment, { passphrase: pass });
     closers.push(() => payment.close());
     await ensureDenominationKeys(payment.deps, payment.deps.clock());
     apps.payment = createPaymentApp(payment.deps, { logger });
 
-    const merchant = await openMerchant(paths.merchant, { passphrase: pass });
+    // The storefront hands its payment URIs to this demo's wallet page.
+    const merchant = await openMerchant(paths.merchant, { passphrase: pass, configOverrides: { walletUrl: walletBaseUrl(state) } });
     closers.push(() => merchant.close());
     apps.merchant = createMerchantApp(merchant.deps, { logger });
 
@@ -226,9 +240,34 @@ async function serveDemo(dir: string, state: DemoFile, created: boolean, io: Io,
     const silent = PARTIES.filter((_, i) => !answers[i]);
     if (silent.length > 0) throw new Error(`no answer on /healthz from ${silent.join(', ')}`);
 
-    if (!quiet) io.err(guide(dir, state, created, shopperAccount.ok ? shopperAccount.value.balance : undefined));
+    // The shopper's wallet for the browser: made and loaded once the servers it talks to are up.
+    if (!quiet) io.err('opening the demo wallet…\n');
+    const shopperWallet = await ensureDemoWallet(dir, state);
+    closers.push(() => shopperWallet.wallet.close());
+    const daemon = await demoWalletDaemon(shopperWallet.wallet, state, logger);
+    closers.push(async () => daemon.seed.fill(0));
+    try {
+      await daemon.app.listen({ port: walletPort(state), host: state.host });
+    } catch (e) {
+      throw portError(e, walletPort(state), 'wallet', state.host) ?? e;
+    }
+    closers.push(() => daemon.app.close());
+    const web: WebUrls = { wallet: `${walletBaseUrl(state)}#token=${daemon.token}`, storefront: `${urls.merchant}/shop/`, dashboard: `${urls.merchant}/admin/`, pageBuilt: daemon.pageBuilt };
+
+    // After the wallet's first load: the guide shows what is left on the shopper's account.
+    const shopperAccount = await getAccount(bank.deps, OPERATOR, state.shopper.bankAccount);
+    if (!quiet) io.err(guide(dir, state, created, shopperAccount.ok ? shopperAccount.value.balance : undefined, web));
     io.out(
-      JSON.stringify({ ready: true, urls, ca_cert: paths.caCert, shopper: { bankAccount: state.shopper.bankAccount, tokenFile: state.shopper.tokenFile }, ...(state.shopBank ? { shop: { bankAccount: state.shopBank.bankAccount } } : {}) }) + '\n',
+      JSON.stringify({
+        ready: true,
+        urls,
+        wallet: web.wallet,
+        storefront: web.storefront,
+        dashboard: web.dashboard,
+        ca_cert: paths.caCert,
+        shopper: { bankAccount: state.shopper.bankAccount, tokenFile: state.shopper.tokenFile, wallet: join(dir, 'wallet') },
+        ...(state.shopBank ? { shop: { bankAccount: state.shopBank.bankAccount } } : {}),
+      }) + '\n',
     );
     await io.stopSignal;
     if (!quiet) io.err('stopping the demo…\n');

@@ -10,6 +10,7 @@ import type { MerchantDeps } from '../deps.ts';
 import { refreshOrderRefunds } from '../repayment-state.ts';
 import { approveRepayment, refuseRepayment } from '../repayments.ts';
 import { settleFromPaymentServer } from '../settle.ts';
+import { storedSettlementReports } from '../settlement-reports.ts';
 import { getOrder, listOrders, listRefunds, MAX_LISTED } from '../views.ts';
 import { sendResult } from './send.ts';
 
@@ -46,6 +47,13 @@ export function adminRoutes(app: FastifyInstance, deps: MerchantDeps): void {
     const { transactionId } = parseOrThrow(OrderParams, request.params, 'path');
     void reply.header('cache-control', 'no-store');
     return sendResult(reply, await settleFromPaymentServer(deps, transactionId));
+  });
+
+  // The payment server's signed settlement reports as stored (checked when fetched: `merchant
+  // settlements`, and `merchant serve` every settlementWatchSeconds); reading them asks nobody.
+  app.get('/v1/admin/settlements', async (request, reply) => {
+    requireBearer(request, deps.config.adminTokenHashes);
+    return reply.header('cache-control', 'no-store').send({ settlements: await storedSettlementReports(deps.db) });
   });
 
   // Refunds (1110 → 1140, 1210/1220).
