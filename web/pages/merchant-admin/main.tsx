@@ -6,8 +6,9 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../../shared/api.ts';
 import { ErrorNotice, Fields, formatTime, Layout } from '../../shared/layout.tsx';
+import { LinesTable } from '../../shared/lines.tsx';
 import { OperatorLogin, type OperatorApi } from '../../shared/login.tsx';
-import { formatMoney, parseMoney, timesMoney } from '../../shared/money.ts';
+import { formatMoney } from '../../shared/money.ts';
 
 const API = new URL('../v1/admin/', location.href).href;
 
@@ -271,35 +272,7 @@ function OrderView(props: { call: OperatorApi; tx: string; onBack: () => void })
             </div>
           </div>
           <h3>Lines (fig. 12)</h3>
-          <div class="table-wrap">
-            <table data-testid="order-lines">
-              <thead>
-                <tr>
-                  <th>Article</th>
-                  <th>Name</th>
-                  <th class="num">Quantity</th>
-                  <th class="num">Unit price</th>
-                  <th class="num">Amount</th>
-                </tr>
-              </thead>
-              <tbody>
-                {o.lines.map((l) => {
-                  const unit = parseMoney(l.unitPrice);
-                  return (
-                    <tr key={l.article}>
-                      <td>
-                        <code>{l.article}</code>
-                      </td>
-                      <td>{l.name}</td>
-                      <td class="num">{l.quantity}</td>
-                      <td class="num">{formatMoney(l.unitPrice)}</td>
-                      <td class="num">{unit ? formatMoney(timesMoney(unit, l.quantity)) : '—'}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+          <LinesTable lines={o.lines} testid="order-lines" />
           <h3>Refunds</h3>
           {o.refunds.length === 0 ? <p class="muted">None.</p> : <RefundsTable call={props.call} refunds={o.refunds} onChange={() => void load()} />}
         </>

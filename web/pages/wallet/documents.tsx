@@ -2,8 +2,9 @@
 // shop, the order sheet (fig. 14), the invoice (fig. 15), the receipt
 // (fig. 16), the repayment request (fig. 24) and permit (fig. 25).
 import { Fields, formatTime } from '../../shared/layout.tsx';
-import { formatMoney, parseMoney, timesMoney } from '../../shared/money.ts';
-import type { Invoice, Line, OrderSheet, Receipt, RefundView, TrustedShop } from './wallet-api.ts';
+import { LinesTable } from '../../shared/lines.tsx';
+import { formatMoney } from '../../shared/money.ts';
+import type { Invoice, OrderSheet, Receipt, RefundView, TrustedShop } from './wallet-api.ts';
 
 export function TrustedDisplay(props: { shop: TrustedShop }) {
   const s = props.shop;
@@ -28,48 +29,6 @@ export function TrustedDisplay(props: { shop: TrustedShop }) {
         ]}
       />
     </section>
-  );
-}
-
-export function LinesTable(props: { lines: Line[]; total: string; testid?: string }) {
-  return (
-    <div class="table-wrap">
-      <table data-testid={props.testid}>
-        <thead>
-          <tr>
-            <th>Article</th>
-            <th>Name</th>
-            <th class="num">Quantity</th>
-            <th class="num">Unit price</th>
-            <th class="num">Amount</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.lines.map((l) => {
-            const unit = parseMoney(l.unitPrice);
-            return (
-              <tr key={l.article}>
-                <td>
-                  <code>{l.article}</code>
-                </td>
-                <td>{l.name}</td>
-                <td class="num">{l.quantity}</td>
-                <td class="num">{formatMoney(l.unitPrice)}</td>
-                <td class="num">{unit ? formatMoney(timesMoney(unit, l.quantity)) : '—'}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-        <tfoot>
-          <tr>
-            <th colSpan={4}>Total</th>
-            <td class="num">
-              <strong>{formatMoney(props.total)}</strong>
-            </td>
-          </tr>
-        </tfoot>
-      </table>
-    </div>
   );
 }
 
