@@ -171,8 +171,13 @@ describe('the marketplace in the browser', () => {
     assert.match(await refund.innerText(), /Repayment permit \(fig\. 25\)[\s\S]*Permit id/);
     await shot('wallet-refund');
 
-    await dash.getByRole('button', { name: 'Reload' }).click();
-    await dash.waitForFunction((id) => document.querySelector(`[data-testid="order-${id}"] [data-testid="order-state"]`)?.textContent === 'PARTIALLY_REFUNDED', tx, { timeout: 20_000 });
+    // The shop learns the refund from the payment server (its notification, or its sweep): reload until it shows.
+    const refunded = async () => (await dash.locator(`[data-testid="order-${tx}"] [data-testid="order-state"]`).textContent()) === 'PARTIALLY_REFUNDED';
+    for (let i = 0; i < 60 && !(await refunded()); i++) {
+      await dash.getByRole('button', { name: 'Reload' }).click();
+      await dash.waitForTimeout(500);
+    }
+    assert.ok(await refunded(), 'the dashboard shows the order PARTIALLY_REFUNDED');
     await dash.getByRole('button', { name: `Open order ${tx}` }).click();
     await dash.getByTestId('order-lines').waitFor();
     assert.match(await dash.getByTestId('order-detail').innerText(), /ARTICLE A returned/);
